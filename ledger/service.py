@@ -1,0 +1,861 @@
+"""The ledger service: every write is one database transaction that either commits whole or not at all.
+
+The shape of a write: look up idempotency keys; lock the accounts touched (in id order, so two writers can
+never deadlock), then their books; work out every posting, running balance, floor check and hash in
+memory; then write postings, entries, balances and checkpoints in a few batched statements. The database
+re-checks what it can (zero-sum, append-only, floors) as a second line of defence.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Sequence
+
+from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, IntegrityError, InternalError
+
+from ledger import chain
+from ledger.clock import Clock, IdFactory, SystemClock, US_PER_DAY, day_of, from_us, random_ids, to_us
+from ledger.db import Database
+from ledger.errors import (
+    AccountClosed, AccountConflict, AccountNotEmpty, AlreadyReversed, CurrencyMismatch, ExceedsHold,
+    HoldExpired, HoldNotPending, IdempotencyConflict, InsufficientFunds, IntegrityFault, UnbalancedEntry,
+    UnknownAccount, UnknownEntry, UnknownHold, ValidationError,
+)
+from ledger.model import (
+    Account, AccountSpec, AccountType, Balance, Entry, EntryRequest, Hold, HoldRequest, HoldStatus, Posting,
+    Side, StatementLine, StatementPage, check_amount, check_code, check_currency, check_metadata,
+)
+from ledger.tables import account_day_t, account_t, book_t, entry_t, hold_t, posting_t
+
+_CHUNK = 500
+
+
+@dataclass
+class _AccountState:
+    id: int
+    code: str
+    book_id: int
+    sign: int
+    currency: str
+    floor: int | None
+    status: str
+    balance: int
+    held: int
+    posting_count: int
+    last_day: int | None
+    day_changes: list[tuple[int, int, int]] = field(default_factory=list)
+    touched: bool = False
+
+    def available(self) -> int:
+        return self.balance - self.held
+
+
+@dataclass
+class _BookState:
+    id: int
+    code: str
+    head: str
+    count: int
+    touched: bool = False
+
+
+@dataclass(frozen=True)
+class _NewEntry:
+    key: str
+    rhash: str
+    postings: tuple[Posting, ...]
+    description: str
+    effective_us: int | None
+    reference: str | None
+    actor: str | None
+    metadata: dict
+    book: str | None
+    reverses: tuple[int, str] | None = None
+    hold: tuple[int, str] | None = None
+
+
+class Ledger:
+    def __init__(self, db: Database | str, clock: Clock | None = None, ids: IdFactory = random_ids):
+        self.db = db if isinstance(db, Database) else Database(db)
+        self.clock = clock or SystemClock()
+        self.ids = ids
+
+    # ------------------------------------------------------------------ accounts
+    def open_account(self, spec: AccountSpec) -> Account:
+        return self.open_accounts([spec])[0]
+
+    def open_accounts(self, specs: Sequence[AccountSpec]) -> list[Account]:
+        """Open accounts; opening one that exists with the same attributes returns it (the code is the key)."""
+        for spec in specs:
+            check_code(spec.code)
+            check_code(spec.book, "book code")
+            check_currency(spec.currency)
+            AccountType(spec.type)
+            if spec.floor is not None:
+                check_amount(spec.floor, "floor")
+            check_metadata(dict(spec.metadata))
+
+        def work(conn: Connection) -> list[str]:
+            now_us = self._now_us()
+            codes = [s.code for s in specs]
+            found = {r.code: r for r in self._account_rows(conn, codes=codes)}
+            books = self._ensure_books(conn, {s.book for s in specs}, now_us)
+            new_rows = []
+            for spec in specs:
+                row = found.get(spec.code)
+                if row is not None:
+                    if not _same_account(row, spec, books):
+                        raise AccountConflict(f"account {spec.code!r} exists with different attributes")
+                    continue
+                new_rows.append(dict(
+                    uuid=self.ids(), code=spec.code, book_id=books[spec.book].id,
+                    type=AccountType(spec.type).value, normal_side=spec.side.value, currency=spec.currency,
+                    floor=spec.floor, owner_ref=spec.owner_ref, meta=dict(spec.metadata), status="open",
+                    balance=0, held=0, posting_count=0, last_day=None, created_us=now_us, closed_us=None))
+                found[spec.code] = True
+            if new_rows:
+                conn.execute(account_t.insert(), new_rows)
+            return codes
+
+        codes = self.db.write(work)
+        with self.db.read() as conn:
+            by_code = {a.code: a for a in self._accounts(conn, codes)}
+        return [by_code[c] for c in codes]
+
+    def account(self, code: str) -> Account:
+        with self.db.read() as conn:
+            found = self._accounts(conn, [code])
+        if not found:
+            raise UnknownAccount(code)
+        return found[0]
+
+    def accounts(self, owner_ref: str | None = None, book: str | None = None) -> list[Account]:
+        with self.db.read() as conn:
+            q = select(account_t.c.code).order_by(account_t.c.id)
+            if owner_ref is not None:
+                q = q.where(account_t.c.owner_ref == owner_ref)
+            if book is not None:
+                q = q.join(book_t, book_t.c.id == account_t.c.book_id).where(book_t.c.code == book)
+            codes = list(conn.execute(q).scalars())
+            return self._accounts(conn, codes)
+
+    def close_account(self, code: str) -> Account:
+        def work(conn: Connection) -> None:
+            acct = self._lock_accounts(conn, [code])[code]
+            if acct.status == "closed":
+                return
+            if acct.balance != 0 or acct.held != 0:
+                raise AccountNotEmpty(
+                    f"account {code!r} still has a balance of {acct.balance} and {acct.held} held")
+            conn.execute(update(account_t).where(account_t.c.id == acct.id)
+                         .values(status="closed", closed_us=self._now_us()))
+
+        self.db.write(work)
+        return self.account(code)
+
+    # ------------------------------------------------------------------ entries
+    def post(self, request: EntryRequest) -> Entry:
+        return self.post_batch([request])[0]
+
+    def transfer(self, key: str, debit: str, credit: str, amount: int, *, currency: str = "GBP",
+                 **fields: Any) -> Entry:
+        """Move ``amount`` by debiting one account and crediting another."""
+        check_amount(amount, "amount")
+        if amount <= 0:
+            raise ValidationError("a transfer amount must be more than zero")
+        postings = (Posting.debit(debit, amount, currency), Posting.credit(credit, amount, currency))
+        return self.post(EntryRequest(key=key, postings=postings, **fields))
+
+    def post_batch(self, requests: Sequence[EntryRequest]) -> list[Entry]:
+        """Post many entries in one transaction: all of them, or (on any refusal) none of them."""
+        if not requests:
+            return []
+        prepared = _dedupe([self._prepare(r) for r in requests])
+        entry_ids = self.db.write(lambda conn: self._post_prepared(conn, prepared))
+        with self.db.read() as conn:
+            by_key = {e.key: e for e in self._load_entries(conn, entry_ids)}
+        return [by_key[r.key] for r in requests]
+
+    def post_batch_fast(self, requests: Sequence[EntryRequest]) -> int:
+        """As ``post_batch`` but returns only how many entries were new, for bulk loads."""
+        prepared = _dedupe([self._prepare(r) for r in requests])
+        return self.db.write(lambda conn: self._post_prepared(conn, prepared, count_only=True))
+
+    def reverse(self, entry_id: str, key: str, *, actor: str | None = None, description: str | None = None,
+                effective_at: datetime | None = None) -> Entry:
+        """Correct a committed entry with a new one that undoes it and points at it."""
+        rhash = chain.request_hash({"reverse": entry_id, "actor": actor, "description": description,
+                                    "effective": to_us(effective_at) if effective_at else None})
+
+        def work(conn: Connection) -> list[int]:
+            prior = self._existing_keys(conn, [key])
+            if key in prior:
+                _check_replay(key, prior[key][1], rhash)
+                return [prior[key][0]]
+            row = conn.execute(select(entry_t.c.id, entry_t.c.description, entry_t.c.reference,
+                                      entry_t.c.uuid).where(entry_t.c.uuid == entry_id)).first()
+            if row is None:
+                raise UnknownEntry(f"no entry {entry_id}")
+            if conn.execute(select(entry_t.c.id).where(entry_t.c.reverses_entry_id == row.id)).first():
+                raise AlreadyReversed(f"entry {entry_id} has already been reversed")
+            postings = tuple(
+                Posting(code, -amount, currency)
+                for code, amount, currency in conn.execute(
+                    select(account_t.c.code, posting_t.c.amount, posting_t.c.currency)
+                    .join(account_t, account_t.c.id == posting_t.c.account_id)
+                    .where(posting_t.c.entry_id == row.id).order_by(posting_t.c.id)))
+            new = _NewEntry(
+                key=key, rhash=rhash, postings=postings,
+                description=description or f"Reversal of: {row.description}"[:500],
+                effective_us=to_us(effective_at) if effective_at else None, reference=row.reference,
+                actor=actor, metadata={}, book=None, reverses=(row.id, row.uuid))
+            return self._post_prepared(conn, [new])
+
+        ids = self.db.write(work)
+        return self.entry_by_id(ids[0])
+
+    def entry(self, entry_id: str) -> Entry:
+        with self.db.read() as conn:
+            row = conn.execute(select(entry_t.c.id).where(entry_t.c.uuid == entry_id)).first()
+            if row is None:
+                raise UnknownEntry(f"no entry {entry_id}")
+            return self._load_entries(conn, [row.id])[0]
+
+    def entry_by_key(self, key: str) -> Entry | None:
+        with self.db.read() as conn:
+            row = conn.execute(select(entry_t.c.id).where(entry_t.c.idempotency_key == key)).first()
+            return self._load_entries(conn, [row.id])[0] if row else None
+
+    def entry_by_id(self, internal_id: int) -> Entry:
+        with self.db.read() as conn:
+            return self._load_entries(conn, [internal_id])[0]
+
+    # ------------------------------------------------------------------ holds
+    def hold(self, request: HoldRequest) -> Hold:
+        """Reserve money: the available balance falls now; the posted balance only when committed."""
+        r = request
+        check_code(r.key, "idempotency key")
+        check_amount(r.amount, "amount")
+        check_currency(r.currency)
+        if r.amount <= 0:
+            raise ValidationError("a hold must be for more than zero")
+        if r.debit == r.credit:
+            raise ValidationError("a hold needs two different accounts")
+        meta = check_metadata(dict(r.metadata))
+        expires_us = to_us(r.expires_at) if r.expires_at else None
+        rhash = chain.request_hash({"hold": [r.debit, r.credit, r.amount, r.currency], "expires": expires_us,
+                                    "description": r.description, "reference": r.reference,
+                                    "actor": r.actor, "meta": meta})
+
+        def work(conn: Connection) -> int:
+            prior = conn.execute(select(hold_t.c.id, hold_t.c.request_hash)
+                                 .where(hold_t.c.idempotency_key == r.key)).first()
+            if prior is not None:
+                _check_replay(r.key, prior.request_hash, rhash)
+                return prior.id
+            now_us = self._now_us()
+            accts = self._lock_accounts(conn, [r.debit, r.credit])
+            self._sweep_expired(conn, accts, now_us)
+            debit, credit = accts[r.debit], accts[r.credit]
+            for a in (debit, credit):
+                _check_postable(a, r.currency)
+            reserves_debit = debit.sign < 0     # debiting a credit-normal account lowers its balance
+            reserves_credit = credit.sign > 0   # crediting a debit-normal account lowers its balance
+            for a, reserves in ((debit, reserves_debit), (credit, reserves_credit)):
+                if reserves:
+                    _check_floor(a, r.amount)
+                    a.held += r.amount
+                    a.touched = True
+            if expires_us is not None and expires_us <= now_us:
+                raise ValidationError("a hold cannot expire before it is placed")
+            hid = conn.execute(hold_t.insert().returning(hold_t.c.id), dict(
+                uuid=self.ids(), idempotency_key=r.key, request_hash=rhash, debit_account_id=debit.id,
+                credit_account_id=credit.id, reserves_debit=reserves_debit, reserves_credit=reserves_credit,
+                amount=r.amount, currency=r.currency, status="pending", expires_us=expires_us,
+                created_us=now_us, description=r.description[:500], reference=r.reference, actor=r.actor,
+                meta=meta, resolved_us=None, resolved_key=None, committed_amount=None)).scalar_one()
+            _Writer(self, conn, accts, {}).flush()
+            return hid
+
+        hid = self.db.write(work)
+        return self._hold_by_internal_id(hid)
+
+    def commit_hold(self, hold_id: str, key: str, amount: int | None = None, *,
+                    effective_at: datetime | None = None, actor: str | None = None) -> Entry:
+        """Post a hold, in full or in part; whatever is not committed is released."""
+        check_code(key, "idempotency key")
+        if amount is not None:
+            check_amount(amount, "amount")
+            if amount <= 0:
+                raise ValidationError("a committed amount must be more than zero")
+        eff_us = to_us(effective_at) if effective_at else None
+        rhash = chain.request_hash({"commit": hold_id, "amount": amount, "effective": eff_us, "actor": actor})
+
+        def work(conn: Connection) -> int | None:
+            prior = self._existing_keys(conn, [key])
+            if key in prior:
+                _check_replay(key, prior[key][1], rhash)
+                return prior[key][0]
+            h, accts = self._lock_hold(conn, hold_id)
+            now_us = self._now_us()
+            if h.status != "pending":
+                raise HoldNotPending(hold_id, h.status)
+            if h.expires_us is not None and h.expires_us <= now_us:
+                self._resolve_hold(conn, h, accts, "expired", None, None, now_us)
+                return None
+            take = h.amount if amount is None else amount
+            if take > h.amount:
+                raise ExceedsHold(hold_id, h.amount, take)
+            _release_reservation(h, accts)
+            postings = (Posting.debit(accts.code_of(h.debit_account_id), take, h.currency),
+                        Posting.credit(accts.code_of(h.credit_account_id), take, h.currency))
+            new = _NewEntry(key=key, rhash=rhash, postings=postings, description=h.description,
+                            effective_us=eff_us, reference=h.reference, actor=actor or h.actor,
+                            metadata=dict(h.meta), book=None, hold=(h.id, h.uuid))
+            conn.execute(update(hold_t).where(hold_t.c.id == h.id).values(
+                status="committed", resolved_us=now_us, resolved_key=key, committed_amount=take))
+            return self._post_prepared(conn, [new], locked=accts)[0]
+
+        entry_id = self.db.write(work)
+        if entry_id is None:
+            raise HoldExpired(hold_id)
+        return self.entry_by_id(entry_id)
+
+    def release_hold(self, hold_id: str, key: str, *, actor: str | None = None) -> Hold:
+        """Give the reserved money back to the available balance."""
+        check_code(key, "idempotency key")
+
+        def work(conn: Connection) -> None:
+            h, accts = self._lock_hold(conn, hold_id)
+            if h.status == "released" and h.resolved_key == key:
+                return
+            if h.status != "pending":
+                raise HoldNotPending(hold_id, h.status)
+            self._resolve_hold(conn, h, accts, "released", key, None, self._now_us())
+
+        self.db.write(work)
+        return self.get_hold(hold_id)
+
+    def expire_holds(self, now: datetime | None = None, limit: int = 1000) -> int:
+        """Release every pending hold whose time has passed; returns how many expired."""
+        now_us = to_us(now) if now else self._now_us()
+        with self.db.read() as conn:
+            due = list(conn.execute(select(hold_t.c.uuid).where(and_(
+                hold_t.c.status == "pending", hold_t.c.expires_us <= now_us)).limit(limit)).scalars())
+        expired = 0
+        for hold_id in due:
+            def work(conn: Connection, hold_id: str = hold_id) -> int:
+                h, accts = self._lock_hold(conn, hold_id)
+                if h.status != "pending" or h.expires_us is None or h.expires_us > now_us:
+                    return 0
+                self._resolve_hold(conn, h, accts, "expired", None, None, now_us)
+                return 1
+            expired += self.db.write(work)
+        return expired
+
+    def get_hold(self, hold_id: str) -> Hold:
+        with self.db.read() as conn:
+            row = conn.execute(select(hold_t.c.id).where(hold_t.c.uuid == hold_id)).first()
+        if row is None:
+            raise UnknownHold(f"no hold {hold_id}")
+        return self._hold_by_internal_id(row.id)
+
+    def holds(self, account: str, status: HoldStatus | None = HoldStatus.PENDING) -> list[Hold]:
+        with self.db.read() as conn:
+            acct = conn.execute(select(account_t.c.id).where(account_t.c.code == account)).first()
+            if acct is None:
+                raise UnknownAccount(account)
+            q = select(hold_t.c.id).where(or_(hold_t.c.debit_account_id == acct.id,
+                                              hold_t.c.credit_account_id == acct.id)).order_by(hold_t.c.id)
+            if status is not None:
+                q = q.where(hold_t.c.status == status.value)
+            ids = list(conn.execute(q).scalars())
+        return [self._hold_by_internal_id(i) for i in ids]
+
+    # ------------------------------------------------------------------ balances
+    def balance(self, code: str) -> Balance:
+        """Posted, held and available now: one row read, plus the (few) holds that have lapsed unswept."""
+        now_us = self._now_us()
+        with self.db.read() as conn:
+            row = conn.execute(select(account_t.c.id, account_t.c.balance, account_t.c.held,
+                                      account_t.c.currency).where(account_t.c.code == code)).first()
+            if row is None:
+                raise UnknownAccount(code)
+            lapsed = conn.execute(select(func.coalesce(func.sum(hold_t.c.amount), 0)).where(and_(
+                hold_t.c.status == "pending", hold_t.c.expires_us <= now_us,
+                or_(and_(hold_t.c.debit_account_id == row.id, hold_t.c.reserves_debit),
+                    and_(hold_t.c.credit_account_id == row.id, hold_t.c.reserves_credit))))).scalar_one()
+        return Balance(code, row.currency, row.balance, row.held - int(lapsed), from_us(now_us))
+
+    def balance_as_of(self, code: str, moment: datetime) -> int:
+        """The posted balance counting every posting effective at or before ``moment``.
+
+        The closing checkpoint of the last earlier day is one index lookup; only that day's postings are
+        added, never the whole history.
+        """
+        with self.db.read() as conn:
+            acct = conn.execute(select(account_t.c.id, account_t.c.normal_side)
+                                .where(account_t.c.code == code)).first()
+            if acct is None:
+                raise UnknownAccount(code)
+            return self._balance_as_of(conn, acct.id, Side(acct.normal_side).sign, to_us(moment))
+
+    def _balance_as_of(self, conn: Connection, account_id: int, sign: int, at_us: int) -> int:
+        day = day_of(at_us)
+        closing = conn.execute(
+            select(account_day_t.c.closing)
+            .where(and_(account_day_t.c.account_id == account_id, account_day_t.c.day < day))
+            .order_by(account_day_t.c.day.desc()).limit(1)).scalar()
+        same_day = conn.execute(select(func.coalesce(func.sum(posting_t.c.amount), 0)).where(and_(
+            posting_t.c.account_id == account_id, posting_t.c.effective_us >= day * US_PER_DAY,
+            posting_t.c.effective_us <= at_us))).scalar_one()
+        return int(closing or 0) + int(same_day) * sign
+
+    def statement(self, code: str, start: datetime, end: datetime, *, limit: int = 100,
+                  cursor: str | None = None) -> StatementPage:
+        """Lines effective in [start, end), oldest first, with running balances; page on with the cursor."""
+        if limit < 1 or limit > 10_000:
+            raise ValidationError("a statement page holds 1 to 10,000 lines")
+        start_us, end_us = to_us(start), to_us(end)
+        if end_us < start_us:
+            raise ValidationError("a statement must end after it starts")
+        with self.db.read() as conn:
+            acct = conn.execute(select(account_t.c.id, account_t.c.normal_side, account_t.c.currency)
+                                .where(account_t.c.code == code)).first()
+            if acct is None:
+                raise UnknownAccount(code)
+            sign = Side(acct.normal_side).sign
+            opening = self._balance_as_of(conn, acct.id, sign, start_us - 1)
+            q = (select(posting_t.c.id, posting_t.c.amount, posting_t.c.effective_us, entry_t.c.uuid,
+                        entry_t.c.description, entry_t.c.reference)
+                 .join(entry_t, entry_t.c.id == posting_t.c.entry_id)
+                 .where(and_(posting_t.c.account_id == acct.id, posting_t.c.effective_us >= start_us,
+                             posting_t.c.effective_us < end_us))
+                 .order_by(posting_t.c.effective_us, posting_t.c.id).limit(limit + 1))
+            running = opening
+            if cursor:
+                after_us, after_id, running = _decode_cursor(cursor)
+                q = q.where(or_(posting_t.c.effective_us > after_us,
+                                and_(posting_t.c.effective_us == after_us, posting_t.c.id > after_id)))
+            rows = conn.execute(q).all()
+        lines = []
+        for row in rows[:limit]:
+            running += row.amount * sign
+            lines.append(StatementLine(row.uuid, from_us(row.effective_us), row.description, row.reference,
+                                       row.amount * sign, running))
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = _encode_cursor(last.effective_us, last.id, running)
+        return StatementPage(code, acct.currency, start, end, opening, tuple(lines), next_cursor)
+
+    # ------------------------------------------------------------------ internals: writing
+    def _now_us(self) -> int:
+        return to_us(self.clock.now())
+
+    def _prepare(self, r: EntryRequest) -> _NewEntry:
+        check_code(r.key, "idempotency key")
+        if len(r.postings) < 2:
+            raise UnbalancedEntry("an entry needs at least two postings")
+        totals: dict[str, int] = {}
+        for p in r.postings:
+            check_code(p.account)
+            check_amount(p.amount, "posting amount")
+            check_currency(p.currency)
+            if p.amount == 0:
+                raise ValidationError(f"posting to {p.account!r} is for zero")
+            totals[p.currency] = totals.get(p.currency, 0) + p.amount
+        unbalanced = {c: t for c, t in totals.items() if t != 0}
+        if unbalanced:
+            raise UnbalancedEntry(f"postings do not sum to zero: {unbalanced}")
+        if len(r.description) > 500:
+            raise ValidationError("a description is at most 500 characters")
+        meta = check_metadata(dict(r.metadata))
+        eff_us = to_us(r.effective_at) if r.effective_at else None
+        rhash = chain.request_hash({
+            "postings": [[p.account, p.amount, p.currency] for p in r.postings], "description": r.description,
+            "effective": eff_us, "reference": r.reference, "actor": r.actor, "meta": meta, "book": r.book})
+        return _NewEntry(key=r.key, rhash=rhash, postings=tuple(r.postings), description=r.description,
+                         effective_us=eff_us, reference=r.reference, actor=r.actor, metadata=meta,
+                         book=r.book)
+
+    def _post_prepared(self, conn: Connection, prepared: Sequence[_NewEntry], *, count_only: bool = False,
+                       locked: "_Locked | None" = None) -> Any:
+        prior = self._existing_keys(conn, [p.key for p in prepared])
+        for p in prepared:
+            if p.key in prior:
+                _check_replay(p.key, prior[p.key][1], p.rhash)
+        new = [p for p in prepared if p.key not in prior]
+        if new:
+            codes = sorted({post.account for p in new for post in p.postings})
+            accts = locked if locked is not None else self._lock_accounts(conn, codes)
+            missing = [c for c in codes if c not in accts]
+            if missing:
+                accts.update(self._lock_accounts(conn, missing))
+            book_ids = self._book_ids(conn, new, accts)
+            books = self._lock_books(conn, set(book_ids))
+            now_us = self._now_us()
+            if locked is None:
+                self._sweep_expired(conn, accts, now_us)
+            writer = _Writer(self, conn, accts, books)
+            ids = self._allocate_entry_ids(conn, len(new))
+            for p, entry_id, book_id in zip(new, ids, book_ids):
+                writer.add(entry_id, p, books[book_id], now_us)
+            writer.flush()
+            new_ids = dict(zip((p.key for p in new), ids))
+        else:
+            new_ids = {}
+        if count_only:
+            return len(new)
+        return [prior[p.key][0] if p.key in prior else new_ids[p.key] for p in prepared]
+
+    def _existing_keys(self, conn: Connection, keys: Sequence[str]) -> dict[str, tuple[int, str]]:
+        found: dict[str, tuple[int, str]] = {}
+        for i in range(0, len(keys), _CHUNK):
+            chunk = keys[i:i + _CHUNK]
+            for row in conn.execute(select(entry_t.c.id, entry_t.c.idempotency_key, entry_t.c.request_hash)
+                                    .where(entry_t.c.idempotency_key.in_(chunk))):
+                found[row.idempotency_key] = (row.id, row.request_hash)
+        return found
+
+    def _lock_accounts(self, conn: Connection, codes: Sequence[str] = (),
+                       ids: Sequence[int] = ()) -> "_Locked":
+        locked = _Locked()
+        wanted = list(codes) or list(ids)
+        column = account_t.c.code if codes else account_t.c.id
+        for i in range(0, len(wanted), _CHUNK):
+            q = (select(account_t.c.id, account_t.c.code, account_t.c.book_id, account_t.c.normal_side,
+                        account_t.c.currency, account_t.c.floor, account_t.c.status, account_t.c.balance,
+                        account_t.c.held, account_t.c.posting_count, account_t.c.last_day)
+                 .where(column.in_(wanted[i:i + _CHUNK])).order_by(account_t.c.id))
+            if self.db.is_postgres:
+                q = q.with_for_update()
+            for r in conn.execute(q):
+                locked[r.code] = _AccountState(
+                    id=r.id, code=r.code, book_id=r.book_id, sign=Side(r.normal_side).sign,
+                    currency=r.currency, floor=r.floor, status=r.status, balance=r.balance, held=r.held,
+                    posting_count=r.posting_count, last_day=r.last_day)
+        for c in codes:
+            if c not in locked:
+                raise UnknownAccount(c)
+        return locked
+
+    def _book_ids(self, conn: Connection, new: Sequence[_NewEntry], accts: "_Locked") -> list[int]:
+        named = {p.book for p in new if p.book}
+        by_code = {}
+        if named:
+            by_code = {r.code: r.id for r in conn.execute(
+                select(book_t.c.id, book_t.c.code).where(book_t.c.code.in_(named)))}
+            for code in named - by_code.keys():
+                raise ValidationError(f"no book {code!r}")
+        return [by_code[p.book] if p.book else accts[p.postings[0].account].book_id for p in new]
+
+    def _lock_books(self, conn: Connection, ids: set[int]) -> dict[int, _BookState]:
+        q = (select(book_t.c.id, book_t.c.code, book_t.c.head_hash, book_t.c.entry_count)
+             .where(book_t.c.id.in_(sorted(ids))).order_by(book_t.c.id))
+        if self.db.is_postgres:
+            q = q.with_for_update()
+        return {r.id: _BookState(r.id, r.code, r.head_hash, r.entry_count) for r in conn.execute(q)}
+
+    def _ensure_books(self, conn: Connection, codes: set[str], now_us: int) -> dict[str, _BookState]:
+        rows = {r.code: r for r in conn.execute(select(book_t).where(book_t.c.code.in_(sorted(codes))))}
+        missing = sorted(codes - rows.keys())
+        if missing:
+            conn.execute(book_t.insert(), [dict(code=c, head_hash=chain.GENESIS, entry_count=0,
+                                                created_us=now_us) for c in missing])
+            rows = {r.code: r for r in conn.execute(select(book_t).where(book_t.c.code.in_(sorted(codes))))}
+        return {c: _BookState(r.id, r.code, r.head_hash, r.entry_count) for c, r in rows.items()}
+
+    def _allocate_entry_ids(self, conn: Connection, n: int) -> list[int]:
+        if self.db.is_postgres:
+            return list(conn.exec_driver_sql(
+                "SELECT nextval('ledger_entry_id_seq') FROM generate_series(1, %(n)s)", {"n": n}).scalars())
+        # SQLite: this transaction holds the database's write lock, so max(id) cannot move under us.
+        top = conn.execute(select(func.coalesce(func.max(entry_t.c.id), 0))).scalar_one()
+        return list(range(top + 1, top + n + 1))
+
+    def _sweep_expired(self, conn: Connection, accts: "_Locked", now_us: int) -> None:
+        """Release lapsed holds on accounts this transaction already holds locks on (both sides)."""
+        ids = [a.id for a in accts.values()]
+        rows = conn.execute(select(hold_t).where(and_(
+            hold_t.c.status == "pending", hold_t.c.expires_us <= now_us,
+            or_(hold_t.c.debit_account_id.in_(ids), hold_t.c.credit_account_id.in_(ids))))).all()
+        for h in rows:
+            if accts.has_id(h.debit_account_id) and accts.has_id(h.credit_account_id):
+                self._resolve_hold(conn, h, accts, "expired", None, None, now_us, flush=False)
+
+    def _lock_hold(self, conn: Connection, hold_id: str) -> tuple[Any, "_Locked"]:
+        h = conn.execute(select(hold_t).where(hold_t.c.uuid == hold_id)).first()
+        if h is None:
+            raise UnknownHold(f"no hold {hold_id}")
+        accts = self._lock_accounts(conn, ids=sorted({h.debit_account_id, h.credit_account_id}))
+        # Every change to a hold locks its accounts first, so this second read is stable.
+        h = conn.execute(select(hold_t).where(hold_t.c.id == h.id)).first()
+        return h, accts
+
+    def _resolve_hold(self, conn: Connection, h: Any, accts: "_Locked", status: str, key: str | None,
+                      committed: int | None, now_us: int, flush: bool = True) -> None:
+        _release_reservation(h, accts)
+        conn.execute(update(hold_t).where(hold_t.c.id == h.id).values(
+            status=status, resolved_us=now_us, resolved_key=key, committed_amount=committed))
+        if flush:
+            _Writer(self, conn, accts, {}).flush()
+
+    # ------------------------------------------------------------------ internals: reading
+    def _account_rows(self, conn: Connection, codes: Sequence[str]) -> list[Any]:
+        out = []
+        for i in range(0, len(codes), _CHUNK):
+            out.extend(conn.execute(select(account_t).where(account_t.c.code.in_(codes[i:i + _CHUNK]))))
+        return out
+
+    def _accounts(self, conn: Connection, codes: Sequence[str]) -> list[Account]:
+        books = {r.id: r.code for r in conn.execute(select(book_t.c.id, book_t.c.code))}
+        return [_account_from_row(r, books) for r in self._account_rows(conn, codes)]
+
+    def _load_entries(self, conn: Connection, ids: Sequence[int]) -> list[Entry]:
+        rows: list[Any] = []
+        postings: dict[int, list[Posting]] = {}
+        for i in range(0, len(ids), _CHUNK):
+            chunk = list(ids[i:i + _CHUNK])
+            rows.extend(conn.execute(select(entry_t, book_t.c.code.label("book_code"))
+                                     .join(book_t, book_t.c.id == entry_t.c.book_id)
+                                     .where(entry_t.c.id.in_(chunk))))
+            for p in conn.execute(select(posting_t.c.entry_id, account_t.c.code, posting_t.c.amount,
+                                         posting_t.c.currency)
+                                  .join(account_t, account_t.c.id == posting_t.c.account_id)
+                                  .where(posting_t.c.entry_id.in_(chunk)).order_by(posting_t.c.id)):
+                postings.setdefault(p.entry_id, []).append(Posting(p.code, p.amount, p.currency))
+        refs = {r.reverses_entry_id for r in rows if r.reverses_entry_id}
+        holds = {r.hold_id for r in rows if r.hold_id}
+        ref_uuid = dict(conn.execute(select(entry_t.c.id, entry_t.c.uuid).where(entry_t.c.id.in_(refs)))
+                        .all()) if refs else {}
+        hold_uuid = dict(conn.execute(select(hold_t.c.id, hold_t.c.uuid).where(hold_t.c.id.in_(holds)))
+                         .all()) if holds else {}
+        by_id = {r.id: r for r in rows}
+        return [
+            Entry(id=r.uuid, key=r.idempotency_key, book=r.book_code, sequence=r.book_seq,
+                  effective_at=from_us(r.effective_us), recorded_at=from_us(r.recorded_us),
+                  description=r.description, reference=r.reference, actor=r.actor, metadata=r.meta,
+                  postings=tuple(postings.get(r.id, ())), reverses=ref_uuid.get(r.reverses_entry_id),
+                  hold=hold_uuid.get(r.hold_id), hash=r.hash, previous_hash=r.prev_hash)
+            for r in (by_id[i] for i in ids)
+        ]
+
+    def _hold_by_internal_id(self, internal_id: int) -> Hold:
+        with self.db.read() as conn:
+            h = conn.execute(select(hold_t).where(hold_t.c.id == internal_id)).one()
+            codes = dict(conn.execute(select(account_t.c.id, account_t.c.code).where(
+                account_t.c.id.in_([h.debit_account_id, h.credit_account_id]))).all())
+            commit = conn.execute(select(entry_t.c.uuid).where(entry_t.c.hold_id == h.id)).scalar()
+        return Hold(id=h.uuid, key=h.idempotency_key, debit=codes[h.debit_account_id],
+                    credit=codes[h.credit_account_id], amount=h.amount, currency=h.currency,
+                    status=HoldStatus(h.status), expires_at=from_us(h.expires_us) if h.expires_us else None,
+                    created_at=from_us(h.created_us), description=h.description, reference=h.reference,
+                    actor=h.actor, metadata=h.meta, committed_amount=h.committed_amount, commit_entry=commit)
+
+
+class _Locked(dict):
+    """Account states this transaction holds locks on, by code (and findable by internal id)."""
+
+    def has_id(self, account_id: int) -> bool:
+        return any(a.id == account_id for a in self.values())
+
+    def by_id(self, account_id: int) -> _AccountState:
+        for a in self.values():
+            if a.id == account_id:
+                return a
+        raise KeyError(account_id)
+
+    def code_of(self, account_id: int) -> str:
+        return self.by_id(account_id).code
+
+
+class _Writer:
+    """Collects one transaction's postings, entries and balance changes, then writes them in batches."""
+
+    def __init__(self, ledger: Ledger, conn: Connection, accts: _Locked, books: dict[int, _BookState]):
+        self.ledger, self.conn, self.accts, self.books = ledger, conn, accts, books
+        self.postings: list[dict] = []
+        self.entries: list[dict] = []
+
+    def add(self, entry_id: int, p: _NewEntry, book: _BookState, now_us: int) -> None:
+        eff_us = p.effective_us if p.effective_us is not None else now_us
+        day = day_of(eff_us)
+        hashed = []
+        for post in p.postings:
+            a = self.accts[post.account]
+            _check_postable(a, post.currency)
+            delta = post.amount * a.sign
+            if delta < 0:
+                _check_floor(a, -delta)
+            a.balance += delta
+            a.posting_count += 1
+            a.touched = True
+            a.day_changes.append((day, delta, a.balance))
+            self.postings.append(dict(entry_id=entry_id, account_id=a.id, amount=post.amount,
+                                      currency=post.currency, account_seq=a.posting_count,
+                                      balance_after=a.balance, effective_us=eff_us))
+            hashed.append((post.account, post.currency, post.amount))
+        uuid = self.ledger.ids()
+        sequence = book.count + 1
+        digest = chain.entry_hash(
+            previous=book.head, book=book.code, sequence=sequence, entry_id=uuid, key=p.key,
+            effective_us=eff_us, recorded_us=now_us, description=p.description, reference=p.reference,
+            actor=p.actor, metadata=p.metadata, reverses=p.reverses[1] if p.reverses else None,
+            hold=p.hold[1] if p.hold else None, postings=hashed)
+        self.entries.append(dict(
+            id=entry_id, uuid=uuid, idempotency_key=p.key, request_hash=p.rhash, book_id=book.id,
+            book_seq=sequence, effective_us=eff_us, recorded_us=now_us, description=p.description,
+            reference=p.reference, actor=p.actor, meta=p.metadata,
+            reverses_entry_id=p.reverses[0] if p.reverses else None, hold_id=p.hold[0] if p.hold else None,
+            prev_hash=book.head, hash=digest))
+        book.head, book.count, book.touched = digest, sequence, True
+
+    def flush(self) -> None:
+        conn = self.conn
+        try:
+            if self.postings:
+                conn.execute(posting_t.insert(), self.postings)
+                conn.execute(entry_t.insert(), self.entries)
+            touched = [a for a in self.accts.values() if a.touched]
+            if touched:
+                conn.execute(update(account_t).where(account_t.c.id == bindparam("aid")).values(
+                    balance=bindparam("b"), held=bindparam("h"), posting_count=bindparam("n"),
+                    last_day=bindparam("d")), [
+                    dict(aid=a.id, b=a.balance, h=a.held, n=a.posting_count,
+                         d=self._checkpoint(a)) for a in touched])
+            books = [b for b in self.books.values() if b.touched]
+            if books:
+                conn.execute(update(book_t).where(book_t.c.id == bindparam("bid")).values(
+                    head_hash=bindparam("h"), entry_count=bindparam("n")),
+                    [dict(bid=b.id, h=b.head, n=b.count) for b in books])
+        except (IntegrityError, InternalError) as exc:
+            if _is_key_race(exc, self.ledger.db.is_postgres):
+                raise
+            raise IntegrityFault(f"the database refused the write: {_db_message(exc)}") from exc
+        for a in self.accts.values():
+            a.touched = False
+            a.day_changes.clear()
+        self.postings.clear()
+        self.entries.clear()
+
+    def _checkpoint(self, a: _AccountState) -> int | None:
+        """Write the end-of-day balances this transaction changed; returns the account's latest day."""
+        conn, last = self.conn, a.last_day
+        closing: dict[int, int] = {}
+        for day, delta, balance_after in a.day_changes:
+            if last is None or day >= last:
+                # Nothing effective later than this day has been posted, so the running balance is the close.
+                closing[day] = balance_after
+                last = day
+                continue
+            self._upsert_days(a.id, closing)
+            closing = {}
+            # Back-dated: every later close moves by the same amount.
+            exists = conn.execute(select(account_day_t.c.day).where(and_(
+                account_day_t.c.account_id == a.id, account_day_t.c.day == day))).first()
+            if exists is None:
+                before = conn.execute(select(account_day_t.c.closing).where(and_(
+                    account_day_t.c.account_id == a.id, account_day_t.c.day < day))
+                    .order_by(account_day_t.c.day.desc()).limit(1)).scalar() or 0
+                conn.execute(account_day_t.insert(), dict(account_id=a.id, day=day, closing=before))
+            conn.execute(update(account_day_t).where(and_(account_day_t.c.account_id == a.id,
+                                                          account_day_t.c.day >= day))
+                         .values(closing=account_day_t.c.closing + delta))
+        self._upsert_days(a.id, closing)
+        a.last_day = last
+        return last
+
+    def _upsert_days(self, account_id: int, closing: dict[int, int]) -> None:
+        if not closing:
+            return
+        dialect = postgresql if self.ledger.db.is_postgres else sqlite
+        stmt = dialect.insert(account_day_t)
+        stmt = stmt.on_conflict_do_update(index_elements=["account_id", "day"],
+                                          set_={"closing": stmt.excluded.closing})
+        self.conn.execute(stmt, [dict(account_id=account_id, day=d, closing=c) for d, c in closing.items()])
+
+
+# ---------------------------------------------------------------------- helpers
+def _check_postable(a: _AccountState, currency: str) -> None:
+    if a.status != "open":
+        raise AccountClosed(a.code)
+    if a.currency != currency:
+        raise CurrencyMismatch(f"account {a.code!r} holds {a.currency}, not {currency}")
+
+
+def _check_floor(a: _AccountState, decrease: int) -> None:
+    if a.floor is not None and a.available() - decrease < a.floor:
+        raise InsufficientFunds(a.code, a.available(), a.floor, decrease - (a.available() - a.floor))
+
+
+def _release_reservation(h: Any, accts: _Locked) -> None:
+    for account_id, reserves in ((h.debit_account_id, h.reserves_debit), (h.credit_account_id, h.reserves_credit)):
+        if reserves:
+            a = accts.by_id(account_id)
+            a.held -= h.amount
+            a.touched = True
+
+
+def _check_replay(key: str, stored_hash: str, rhash: str) -> None:
+    if stored_hash != rhash:
+        raise IdempotencyConflict(key)
+
+
+def _dedupe(prepared: list[_NewEntry]) -> list[_NewEntry]:
+    seen: dict[str, _NewEntry] = {}
+    for p in prepared:
+        if p.key in seen:
+            if seen[p.key].rhash != p.rhash:
+                raise IdempotencyConflict(p.key)
+            continue
+        seen[p.key] = p
+    return list(seen.values())
+
+
+def _same_account(row: Any, spec: AccountSpec, books: dict[str, _BookState]) -> bool:
+    return (row.type == AccountType(spec.type).value and row.normal_side == spec.side.value
+            and row.currency == spec.currency and row.floor == spec.floor
+            and row.book_id == books[spec.book].id and row.owner_ref == spec.owner_ref)
+
+
+def _account_from_row(r: Any, books: dict[int, str]) -> Account:
+    return Account(id=r.uuid, code=r.code, type=AccountType(r.type), normal_side=Side(r.normal_side),
+                   currency=r.currency, floor=r.floor, book=books[r.book_id], owner_ref=r.owner_ref,
+                   metadata=r.meta, is_open=r.status == "open", created_at=from_us(r.created_us))
+
+
+def _encode_cursor(effective_us: int, posting_id: int, running: int) -> str:
+    raw = json.dumps([effective_us, posting_id, running]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[int, int, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        eff, pid, running = json.loads(raw)
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (eff, pid, running)):
+            raise ValueError
+        return eff, pid, running
+    except (ValueError, TypeError) as exc:
+        raise ValidationError("that statement cursor is not valid") from exc
+
+
+def _is_key_race(exc: DBAPIError, postgres: bool) -> bool:
+    if postgres:
+        return getattr(exc.orig, "sqlstate", None) == "23505"
+    return False
+
+
+def _db_message(exc: DBAPIError) -> str:
+    orig = exc.orig
+    diag = getattr(orig, "diag", None)
+    if diag is not None and getattr(diag, "message_primary", None):
+        return diag.message_primary
+    return str(orig).splitlines()[0]
+

@@ -1,0 +1,1 @@
+"""The wallet service: composes the ledger, payroll and HMRC export into the product people use."""

@@ -1,0 +1,32 @@
+"""The `wallet` console command.
+
+Each area contributes a click group from ``wallet/commands/``; this module only assembles them.
+"""
+from __future__ import annotations
+
+import click
+
+from wallet.commands import db_cmds, ledger_cmds, payroll_cmds, hmrc_cmds
+
+
+@click.group(help="Care wallet: personal budgets, payroll and HMRC reporting.")
+@click.option("--database-url", envvar="WALLET_DATABASE_URL", default=None,
+              help="SQLAlchemy URL of the database (default: SQLite file in ./instance).")
+@click.pass_context
+def cli(ctx: click.Context, database_url: str | None) -> None:
+    ctx.ensure_object(dict)
+    ctx.obj["database_url"] = database_url
+
+
+cli.add_command(db_cmds.db)
+cli.add_command(ledger_cmds.ledger)
+cli.add_command(payroll_cmds.payroll)
+cli.add_command(hmrc_cmds.hmrc)
+
+
+def main() -> None:
+    cli(prog_name="wallet")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Command groups of the `wallet` console command, one module per area."""
