@@ -455,6 +455,15 @@ class Ledger:
         return StatementPage(code, acct.currency, start, end, opening, tuple(lines), next_cursor)
 
     # ------------------------------------------------------------------ internals: writing
+    def _day_upsert(self) -> Any:
+        """Insert-or-replace of end-of-day balances; built once, it is the same statement every time."""
+        if getattr(self, "_day_upsert_stmt", None) is None:
+            dialect = postgresql if self.db.is_postgres else sqlite
+            stmt = dialect.insert(account_day_t)
+            self._day_upsert_stmt = stmt.on_conflict_do_update(
+                index_elements=["account_id", "day"], set_={"closing": stmt.excluded.closing})
+        return self._day_upsert_stmt
+
     def _now_us(self) -> int:
         return to_us(self.clock.now())
 
@@ -662,14 +671,19 @@ class Ledger:
 class _Locked(dict):
     """Account states this transaction holds locks on, by code (and findable by internal id)."""
 
+    def __setitem__(self, code: str, state: _AccountState) -> None:
+        super().__setitem__(code, state)
+        self.__dict__.setdefault("ids", {})[state.id] = state
+
+    def update(self, other: dict) -> None:  # type: ignore[override]
+        for code, state in other.items():
+            self[code] = state
+
     def has_id(self, account_id: int) -> bool:
-        return any(a.id == account_id for a in self.values())
+        return account_id in self.__dict__.get("ids", {})
 
     def by_id(self, account_id: int) -> _AccountState:
-        for a in self.values():
-            if a.id == account_id:
-                return a
-        raise KeyError(account_id)
+        return self.__dict__["ids"][account_id]
 
     def code_of(self, account_id: int) -> str:
         return self.by_id(account_id).code
@@ -682,6 +696,7 @@ class _Writer:
         self.ledger, self.conn, self.accts, self.books = ledger, conn, accts, books
         self.postings: list[dict] = []
         self.entries: list[dict] = []
+        self.day_rows: list[dict] = []
 
     def add(self, entry_id: int, p: _NewEntry, book: _BookState, now_us: int) -> None:
         eff_us = p.effective_us if p.effective_us is not None else now_us
@@ -729,6 +744,8 @@ class _Writer:
                     last_day=bindparam("d")), [
                     dict(aid=a.id, b=a.balance, h=a.held, n=a.posting_count,
                          d=self._checkpoint(a)) for a in touched])
+            if self.day_rows:
+                conn.execute(self.ledger._day_upsert(), self.day_rows)
             books = [b for b in self.books.values() if b.touched]
             if books:
                 conn.execute(update(book_t).where(book_t.c.id == bindparam("bid")).values(
@@ -767,18 +784,14 @@ class _Writer:
             conn.execute(update(account_day_t).where(and_(account_day_t.c.account_id == a.id,
                                                           account_day_t.c.day >= day))
                          .values(closing=account_day_t.c.closing + delta))
-        self._upsert_days(a.id, closing)
+        self.day_rows.extend(dict(account_id=a.id, day=d, closing=c) for d, c in closing.items())
         a.last_day = last
         return last
 
     def _upsert_days(self, account_id: int, closing: dict[int, int]) -> None:
-        if not closing:
-            return
-        dialect = postgresql if self.ledger.db.is_postgres else sqlite
-        stmt = dialect.insert(account_day_t)
-        stmt = stmt.on_conflict_do_update(index_elements=["account_id", "day"],
-                                          set_={"closing": stmt.excluded.closing})
-        self.conn.execute(stmt, [dict(account_id=account_id, day=d, closing=c) for d, c in closing.items()])
+        if closing:
+            self.conn.execute(self.ledger._day_upsert(),
+                              [dict(account_id=account_id, day=d, closing=c) for d, c in closing.items()])
 
 
 # ---------------------------------------------------------------------- helpers

@@ -66,20 +66,37 @@ _counter = itertools.count()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path):
-    """A freshly migrated, empty database: SQLite or PostgreSQL."""
+def database_factory(request, tmp_path):
+    """Makes freshly migrated, empty databases (SQLite or PostgreSQL) on demand; returns their URLs."""
+    made: list[str] = []
     if request.param == "sqlite":
         template = request.getfixturevalue("sqlite_template")
-        path = tmp_path / "wallet.db"
-        shutil.copy(template, path)
-        yield f"sqlite:///{path}"
+
+        def make() -> str:
+            path = tmp_path / f"wallet-{next(_counter)}.db"
+            shutil.copy(template, path)
+            return f"sqlite:///{path}"
+
+        yield make
         return
     cluster = request.getfixturevalue("pg_cluster")
     template = request.getfixturevalue("pg_template")
-    name = f"t_{os.getpid()}_{next(_counter)}"
-    cluster.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
-    yield cluster.url(name)
-    cluster.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def make() -> str:
+        name = f"t_{os.getpid()}_{next(_counter)}"
+        cluster.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+        made.append(name)
+        return cluster.url(name)
+
+    yield make
+    for name in made:
+        cluster.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def database_url(database_factory):
+    """A freshly migrated, empty database: SQLite or PostgreSQL."""
+    return database_factory()
 
 
 @pytest.fixture
