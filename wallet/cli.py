@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import click
 
-from wallet.commands import db_cmds, ledger_cmds, payroll_cmds, hmrc_cmds
+from wallet.commands import db_cmds, hmrc_cmds, ledger_cmds, payroll_cmds, serve_cmds
 
 
 @click.group(help="Care wallet: personal budgets, payroll and HMRC reporting.")
@@ -22,6 +22,7 @@ cli.add_command(db_cmds.db)
 cli.add_command(ledger_cmds.ledger)
 cli.add_command(payroll_cmds.payroll)
 cli.add_command(hmrc_cmds.hmrc)
+cli.add_command(serve_cmds.serve)
 
 
 def main() -> None:
