@@ -590,7 +590,10 @@ class Ledger:
 
     def _sweep_expired(self, conn: Connection, accts: "_Locked", now_us: int) -> None:
         """Release lapsed holds on accounts this transaction already holds locks on (both sides)."""
-        ids = [a.id for a in accts.values()]
+        # Only an account with money held can have a lapsed hold on it: most writes skip the query.
+        ids = [a.id for a in accts.values() if a.held > 0]
+        if not ids:
+            return
         rows = conn.execute(select(hold_t).where(and_(
             hold_t.c.status == "pending", hold_t.c.expires_us <= now_us,
             or_(hold_t.c.debit_account_id.in_(ids), hold_t.c.credit_account_id.in_(ids))))).all()
