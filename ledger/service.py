@@ -738,8 +738,7 @@ class _Writer:
         conn = self.conn
         try:
             if self.postings:
-                conn.execute(posting_t.insert(), self.postings)
-                conn.execute(entry_t.insert(), self.entries)
+                self._insert_rows()
             touched = [a for a in self.accts.values() if a.touched]
             if touched:
                 conn.execute(update(account_t).where(account_t.c.id == bindparam("aid")).values(
@@ -763,6 +762,17 @@ class _Writer:
             a.day_changes.clear()
         self.postings.clear()
         self.entries.clear()
+
+    def _insert_rows(self) -> None:
+        """Postings, then their entries, as plain driver batches: the hottest statements skip SQLAlchemy's
+        per-row parameter processing (a fifth of a batched write's time)."""
+        mark = "%s" if self.ledger.db.is_postgres else "?"
+        for table, rows in ((posting_t, self.postings), (entry_t, self.entries)):
+            columns = list(rows[0])
+            sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
+                   f"VALUES ({', '.join([mark] * len(columns))})")
+            params = [tuple(chain.canonical(r[c]) if c == "meta" else r[c] for c in columns) for r in rows]
+            self.conn.exec_driver_sql(sql, params)
 
     def _checkpoint(self, a: _AccountState) -> int | None:
         """Write the end-of-day balances this transaction changed; returns the account's latest day."""
