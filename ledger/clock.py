@@ -31,7 +31,7 @@ class ManualClock:
     def set(self, moment: datetime) -> None:
         self._now = aware(moment)
 
-    def advance(self, **delta: float) -> datetime:
+    def advance(self, **delta: int) -> datetime:
         self._now += timedelta(**delta)
         return self._now
 
