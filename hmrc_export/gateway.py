@@ -76,7 +76,7 @@ class Submission:
     state: State = State.PENDING
     correlation_id: str | None = None
     response_endpoint: str | None = None
-    poll_interval_seconds: float | None = None
+    poll_interval: float | None = None
     response: bytes | None = field(default=None, repr=False)
     errors: tuple[str, ...] = ()
     deleted: bool = False
@@ -178,7 +178,7 @@ class GatewayReply:
     function: str | None
     correlation_id: str | None
     response_endpoint: str | None
-    poll_interval_seconds: float | None
+    poll_interval: float | None
     errors: tuple[str, ...]
     error_types: tuple[str, ...]
     raw: bytes
@@ -216,7 +216,7 @@ def parse_reply(raw: bytes) -> GatewayReply:
         function=(details.findtext(f"{_E}Function") or "").strip() or None,
         correlation_id=(details.findtext(f"{_E}CorrelationID") or "").strip() or None,
         response_endpoint=(endpoint.text or "").strip() if endpoint is not None else None,
-        poll_interval_seconds=float(interval) if interval else None,
+        poll_interval=float(interval) if interval else None,
         errors=tuple(errors), error_types=tuple(types), raw=raw)
 
 
@@ -286,7 +286,7 @@ class GatewayClient:
             raise GatewayError(f"expected an acknowledgement with a CorrelationID, got {reply.qualifier!r}")
         self.store.update_state(submission.id, correlation_id=reply.correlation_id,
                                 response_endpoint=reply.response_endpoint or self.config.submission_url,
-                                poll_interval_seconds=reply.poll_interval_seconds)
+                                poll_interval=reply.poll_interval)
         log.info("acknowledged %s: correlation id %s", submission.id, reply.correlation_id)
         return self.poll(submission.id) if wait else self.store.get(submission.id)
 
@@ -300,7 +300,7 @@ class GatewayClient:
             return self._delete(submission)
         started = self._clock()
         while True:
-            interval = submission.poll_interval_seconds if submission.poll_interval_seconds is not None else 2.0
+            interval = submission.poll_interval if submission.poll_interval is not None else 2.0
             self._sleep(interval)
             request = _control_message(submission.message_class, "poll", "submit", submission.correlation_id)
             reply = self._post(submission.response_endpoint or self.config.submission_url, self._outgoing(request))
@@ -314,7 +314,7 @@ class GatewayClient:
                 raise GatewayError(f"unexpected reply to a poll: {reply.qualifier!r}")
             submission = self.store.update_state(
                 submission_id, response_endpoint=reply.response_endpoint or submission.response_endpoint,
-                poll_interval_seconds=reply.poll_interval_seconds if reply.poll_interval_seconds is not None else submission.poll_interval_seconds)
+                poll_interval=reply.poll_interval if reply.poll_interval is not None else submission.poll_interval)
             if self._clock() - started > self.config.max_wait_seconds:
                 log.warning("still no answer for %s after %.0f s; it stays pending", submission_id,
                             self.config.max_wait_seconds)

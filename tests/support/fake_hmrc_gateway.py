@@ -36,7 +36,7 @@ class FakeSubmission:
 class FakeHMRCGateway:
     sender_id: str = "CARE-WALLET-TEST"
     password: str = "correct horse battery staple"
-    poll_interval_seconds: int = 1
+    poll_interval: int = 1
     outcome: str = "accept"  # or "business_error"
     polls_before_answer: int = 1
     error_text: str = "The NINO is not valid for this employee. Please check."
@@ -61,7 +61,7 @@ class FakeHMRCGateway:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval_seconds": 0.02}, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self._stopped = False
 
     @property
@@ -145,7 +145,7 @@ class FakeHMRCGateway:
 
     def _reply(self, cls: str, qualifier: str, function: str, correlation: str, *, endpoint: bool = False,
                body: str = "", errors: str = "") -> bytes:
-        end = (f'<ResponseEndPoint PollInterval="{self.poll_interval_seconds}">{self.url}/poll</ResponseEndPoint>'
+        end = (f'<ResponseEndPoint PollInterval="{self.poll_interval}">{self.url}/poll</ResponseEndPoint>'
                if endpoint else "")
         return (f'<?xml version="1.0" encoding="UTF-8"?><GovTalkMessage xmlns="{ENV}"><EnvelopeVersion>2.0'
                 f"</EnvelopeVersion><Header><MessageDetails><Class>{escape_text(cls)}</Class><Qualifier>{qualifier}"

@@ -44,7 +44,7 @@ def test_validate_reports_problems_by_employee(tmp_path):
 def test_submit_and_resume_from_environment_configuration(tmp_path, monkeypatch):
     path = tmp_path / "fps.xml"
     path.write_bytes(build_fps(EMPLOYER, four_weekly_run(), timestamp=datetime.now(timezone.utc)))
-    with FakeHMRCGateway(poll_interval_seconds=0, polls_before_answer=0) as fake:
+    with FakeHMRCGateway(poll_interval=0, polls_before_answer=0) as fake:
         monkeypatch.setenv("HMRC_GATEWAY_URL", fake.submission_url)
         monkeypatch.setenv("HMRC_SENDER_ID", fake.sender_id)
         monkeypatch.setenv("HMRC_PASSWORD", fake.password)
