@@ -76,7 +76,7 @@ class Submission:
     state: State = State.PENDING
     correlation_id: str | None = None
     response_endpoint: str | None = None
-    poll_interval: float | None = None
+    poll_interval: int | None = None  # seconds, as HMRC gives it
     response: bytes | None = field(default=None, repr=False)
     errors: tuple[str, ...] = ()
     deleted: bool = False
@@ -178,7 +178,7 @@ class GatewayReply:
     function: str | None
     correlation_id: str | None
     response_endpoint: str | None
-    poll_interval: float | None
+    poll_interval: int | None  # seconds
     errors: tuple[str, ...]
     error_types: tuple[str, ...]
     raw: bytes
@@ -216,7 +216,7 @@ def parse_reply(raw: bytes) -> GatewayReply:
         function=(details.findtext(f"{_E}Function") or "").strip() or None,
         correlation_id=(details.findtext(f"{_E}CorrelationID") or "").strip() or None,
         response_endpoint=(endpoint.text or "").strip() if endpoint is not None else None,
-        poll_interval=float(interval) if interval else None,
+        poll_interval=int(interval) if interval else None,
         errors=tuple(errors), error_types=tuple(types), raw=raw)
 
 
@@ -300,7 +300,7 @@ class GatewayClient:
             return self._delete(submission)
         started = self._clock()
         while True:
-            interval = submission.poll_interval if submission.poll_interval is not None else 2.0
+            interval = submission.poll_interval if submission.poll_interval is not None else 2
             self._sleep(interval)
             request = _control_message(submission.message_class, "poll", "submit", submission.correlation_id)
             reply = self._post(submission.response_endpoint or self.config.submission_url, self._outgoing(request))
