@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from hmrc_export.model import Employer
-from hmrc_export.taxyear import ENVELOPE_NS
+from hmrc_export.taxyear import ENVELOPE_NS, TaxYear
 from hmrc_export.xmlwriter import XmlWriter, escape_text
 
 FPS_CLASS = "HMRC-PAYE-RTI-FPS"
@@ -104,3 +104,14 @@ def redact(message: bytes) -> bytes:
     head, rest = _header_split(message)
     head = re.sub(rb"(<(?:[A-Za-z_][\w.-]*:)?(?:SenderID|Value)>)[^<]*(<)", rb"\1REDACTED\2", head)
     return head + rest
+
+
+def ir_header(w: XmlWriter, employer: Employer, year: TaxYear) -> None:
+    """The IRheader that opens every RTI body: the employer's keys, period end, the IRmark placeholder."""
+    w.open("IRheader").open("Keys")
+    w.leaf("Key", employer.hmrc_office_number, {"Type": "TaxOfficeNumber"})
+    w.leaf("Key", employer.paye_reference, {"Type": "TaxOfficeReference"})
+    w.close()
+    w.leaf("PeriodEnd", year.last_day.isoformat()).leaf("DefaultCurrency", "GBP")
+    w.leaf("IRmark", "", {"Type": "generic"}).leaf("Sender", "Employer")
+    w.close()

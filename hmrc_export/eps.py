@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from hmrc_export.amounts import hmrc_amount
-from hmrc_export.envelope import EPS_CLASS, ChannelRouting, govtalk_message
+from hmrc_export.envelope import EPS_CLASS, ChannelRouting, govtalk_message, ir_header
 from hmrc_export.irmark import insert_irmark_written
 from hmrc_export.model import EmployerPaymentSummary, Employer
 from hmrc_export.taxyear import TaxYear
@@ -35,13 +35,7 @@ def eps_body(employer: Employer, s: EmployerPaymentSummary, year: TaxYear) -> st
         raise ValueError("a period with no payment needs both its first and last date")
     w = XmlWriter(depth=2)
     w.open("IRenvelope", {"xmlns": year.eps_namespace()})
-    w.open("IRheader").open("Keys")
-    w.leaf("Key", employer.hmrc_office_number, {"Type": "TaxOfficeNumber"})
-    w.leaf("Key", employer.paye_reference, {"Type": "TaxOfficeReference"})
-    w.close()
-    w.leaf("PeriodEnd", year.last_day.isoformat()).leaf("DefaultCurrency", "GBP")
-    w.leaf("IRmark", "", {"Type": "generic"}).leaf("Sender", "Employer")
-    w.close()
+    ir_header(w, employer, year)
     w.open("EmployerPaymentSummary")
     w.open("EmpRefs")
     w.leaf("OfficeNo", employer.hmrc_office_number).leaf("PayeRef", employer.paye_reference)

@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from hmrc_export.amounts import hmrc_amount
-from hmrc_export.envelope import FPS_CLASS, ChannelRouting, govtalk_message
+from hmrc_export.envelope import FPS_CLASS, ChannelRouting, govtalk_message, ir_header
 from hmrc_export.irmark import insert_irmark_written
 from hmrc_export.model import Employee, EmployeePayment, Employer, LateReason, Payment
 from hmrc_export.taxyear import TaxYear
@@ -48,7 +48,7 @@ def fps_body(employer: Employer, payments: Sequence[EmployeePayment], year: TaxY
              final_for_year: bool = False, scheme_ceased: date | None = None) -> str:
     w = XmlWriter(depth=2)
     w.open("IRenvelope", {"xmlns": year.fps_namespace()})
-    _ir_header(w, employer, year)
+    ir_header(w, employer, year)
     w.open("FullPaymentSubmission")
     w.open("EmpRefs")
     w.leaf("OfficeNo", employer.hmrc_office_number).leaf("PayeRef", employer.paye_reference)
@@ -67,16 +67,6 @@ def fps_body(employer: Employer, payments: Sequence[EmployeePayment], year: TaxY
         w.close()
     w.close().close()
     return w.text()
-
-
-def _ir_header(w: XmlWriter, employer: Employer, year: TaxYear) -> None:
-    w.open("IRheader").open("Keys")
-    w.leaf("Key", employer.hmrc_office_number, {"Type": "TaxOfficeNumber"})
-    w.leaf("Key", employer.paye_reference, {"Type": "TaxOfficeReference"})
-    w.close()
-    w.leaf("PeriodEnd", year.last_day.isoformat()).leaf("DefaultCurrency", "GBP")
-    w.leaf("IRmark", "", {"Type": "generic"}).leaf("Sender", "Employer")
-    w.close()
 
 
 def _amount_if(value: int, *others: int) -> str | None:
