@@ -1,0 +1,42 @@
+"""The portal: a Flask application factory, one blueprint per area (Flask's own tutorial is the model).
+
+Server-rendered pages that work without JavaScript; the JSON API and the live feed sit beside them.
+Every response carries strict security headers (``security.py``); forms are CSRF-protected; sign-in is
+rate-limited.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from flask import Flask
+
+from wallet.config import database_url, secret_key
+from wallet.web import errors, health, security
+from wallet.web.extensions import csrf, limiter
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_mapping(
+        DATABASE_URL=None,
+        SECRET_KEY=None,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_IDLE_SECONDS=15 * 60,        # signed out after this long without a request
+        SESSION_WARNING_SECONDS=2 * 60,      # warned this long before, with a button to stay signed in
+        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMIT_HEADERS_ENABLED=True,
+        WTF_CSRF_TIME_LIMIT=None,            # the token lives as long as the session
+    )
+    app.config.from_prefixed_env("WALLET")
+    if config:
+        app.config.from_mapping(config)
+    app.config["DATABASE_URL"] = app.config["DATABASE_URL"] or database_url()
+    app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or secret_key()
+
+    csrf.init_app(app)
+    limiter.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(health.bp)
+    return app
