@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from flask import Flask
 
 from wallet.config import database_url, secret_key
-from wallet.web import errors, health, security
+from wallet.web import auth, errors, health, security
 from wallet.web.extensions import csrf, limiter
 
 
@@ -38,5 +38,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    auth.init_app(app)
     app.register_blueprint(health.bp)
     return app
