@@ -100,6 +100,14 @@ def database_url(database_factory):
 
 
 @pytest.fixture
+def sqlite_database_url(sqlite_template, tmp_path):
+    """A freshly migrated SQLite database only (browser tests, which exercise the pages, not the engines)."""
+    path = tmp_path / "wallet-e2e.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
 def db(database_url):
     database = Database(database_url)
     yield database
