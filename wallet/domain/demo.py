@@ -1,0 +1,216 @@
+"""Demo wallets a newcomer can look at: three budget holders, a year of history each, and one person per role.
+
+The history is made by calling the real services at the moments things happened (a clock of the demo's own
+walks through the year), so the demo exercises the same paths as the portal will: funding arrives, a support
+manager asks for payments and the holder approves them, pay runs are posted and settled. Every write carries a
+fixed key or reference, so loading the demo again changes nothing. No passwords: authentication comes later.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from functools import partial
+from typing import Callable
+
+from ledger.clock import ManualClock
+from payroll.model import EmployerCostSummary, NIFigures, PayRun, PayRunStatus, Payslip, YearToDate
+from wallet.domain import alerts, payees, payments, payroll_posting, people, plans, wallets
+from wallet.domain.chart import Category
+from wallet.domain.payments import PaymentStatus
+from wallet.domain.permissions import Action, Role
+from wallet.domain.schedules import PlanPeriod, Schedule, plan_period
+from wallet.domain.unit_of_work import SYSTEM, UnitOfWork
+from wallet.domain.wallets import BudgetKind, FunderKind
+
+START = date(2025, 4, 7)
+PERIODS = 13                       # a year of four-weekly periods
+LEEDS = "council:leeds"
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    users: dict[str, str]
+    """Role (or holder name) to user id."""
+    wallets: dict[str, str]
+    """Holder's first name to wallet id."""
+    pending_request: str
+    """A payment request awaiting approval (Ben's new equipment)."""
+
+
+def _user(uow: UnitOfWork, name: str, role: Role | None = None, org: str | None = None) -> str:
+    email = name.lower().replace(" ", ".") + "@demo.care-wallet.example"
+    return people.create_user(uow, name=name, email=email, staff_role=role, organisation_ref=org).id
+
+
+def _at(day: date, hour: int = 10) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=timezone.utc)
+
+
+def demo_pay_run(run_id: str, employer_id: str, employee_id: str, period: int, payment_date: date) -> PayRun:
+    """A four-weekly run paying one PA £1,500 gross (2026-27 figures, tax code 1257L, NI letter A, enrolled in a
+    5% + 3% pension on qualifying earnings); Employment Allowance covers the employer NI."""
+    gross, tax, ee_ni, er_ni, ee_pen, er_pen = 150_000, 10_660, 4_272, 16_731, 5_100, 3_060
+    net = gross - tax - ee_ni - ee_pen
+    slip = Payslip(
+        id=f"{run_id}-slip", pay_run_id=run_id, employee_id=employee_id, tax_year="2025-26", frequency="four_weekly",
+        period=period, period_start=payment_date - timedelta(days=27), period_end=payment_date,
+        payment_date=payment_date, tax_code="1257L", non_cumulative=False, ni_letter="A", lines=(),
+        gross_pay=gross, taxable_pay=gross, tax=tax, employee_ni=ee_ni, employer_ni=er_ni,
+        ni=(NIFigures("A", gross, 48_000, 48_600, 53_400, ee_ni, er_ni),), student_loan=0, postgraduate_loan=0,
+        pension_employee=ee_pen, pension_employer=er_pen, pension_net_pay=0, pension_relief_at_source=ee_pen,
+        ssp=0, holiday_pay=0, holiday_hours_accrued=Decimal("14.48"), expenses=0, net_pay=net,
+        year_to_date=YearToDate(), hours_worked=Decimal("120"))
+    summary = EmployerCostSummary(employees=1, gross_pay=gross, employer_ni=er_ni, employment_allowance_used=er_ni,
+                                  employer_pension=er_pen, expenses=0, tax=tax, employee_ni=ee_ni, student_loans=0,
+                                  net_pay=net)
+    return PayRun(id=run_id, employer_id=employer_id, tax_year="2025-26", frequency="four_weekly", period=period,
+                  period_start=slip.period_start, period_end=slip.period_end, payment_date=payment_date,
+                  status=PayRunStatus.FINALISED, payslips=(slip,), summary=summary)
+
+
+def _pay(uow: UnitOfWork, wallet_id: str, key: str, requester: str, approver: str | None, payee_id: str,
+         amount: int, category: Category, description: str, stream_id: str | None = None) -> None:
+    req = payments.request_payment(uow, wallet_id, actor=requester, payee_id=payee_id, amount=amount,
+                                   category=category, description=description, stream_id=stream_id, key=key)
+    if req.status is PaymentStatus.AWAITING_APPROVAL and approver is not None:
+        payments.approve_payment(uow, req.id, actor=approver)
+
+
+def load_demo_wallets(uow: UnitOfWork) -> DemoSummary:
+    """Create (or find again) the demo people and wallets, with a year of history from April 2025."""
+    users = {
+        "asha": _user(uow, "Asha Patel"),
+        "ben": _user(uow, "Ben Okafor"),
+        "cara": _user(uow, "Cara Jones"),
+        Role.APPOINTEE.value: _user(uow, "Dev Okafor"),
+        Role.FAMILY_OVERSEER.value: _user(uow, "Maya Patel"),
+        Role.SUPPORT_MANAGER.value: _user(uow, "Sam Reid"),
+        Role.AUDITOR.value: _user(uow, "Ada Lovelace"),
+        Role.PAYROLL_ADMIN.value: _user(uow, "Priya Shah", Role.PAYROLL_ADMIN),
+        Role.COUNCIL_OFFICER.value: _user(uow, "Tom Hughes", Role.COUNCIL_OFFICER, LEEDS),
+    }
+    manager = users[Role.SUPPORT_MANAGER.value]
+    appointee = users[Role.APPOINTEE.value]
+    clock = ManualClock(_at(START, 9))
+    history = UnitOfWork(uow.db, clock=clock, ids=uow.ids)
+
+    # --- Asha: a direct payment from Leeds, her own contribution, one PA she employs.
+    asha = wallets.open_wallet(history, holder=users["asha"], name="Asha's personal budget", reference="demo-asha",
+                               budget_kind=BudgetKind.DIRECT_PAYMENT, plan_start=START, approval_threshold=25_000,
+                               contingency_reserve=20_000, insurance_renews_on=date(2026, 4, 30),
+                               payroll_employer_id="demo-employer-asha")
+    a_council = wallets.set_funding_stream(
+        history, asha.id, kind=FunderKind.COUNCIL_ADULT_SERVICES, funder_ref=LEEDS,
+        label="Leeds City Council adult social care", schedule=Schedule.FOUR_WEEKLY, amount=186_000, starts=START,
+        actor=SYSTEM)
+    a_own = wallets.set_funding_stream(
+        history, asha.id, kind=FunderKind.CLIENT_CONTRIBUTION, funder_ref="holder", label="Asha's contribution",
+        schedule=Schedule.FOUR_WEEKLY, amount=12_000, starts=START + timedelta(days=1), actor=SYSTEM)
+    for cat, stream, amount in ((Category.PA_WAGES, a_council, 155_000), (Category.TRANSPORT, a_council, 8_000),
+                                (Category.INSURANCE, a_council, 1_000), (Category.ACTIVITIES, a_own, 9_000)):
+        plans.set_budget_line(history, asha.id, category=cat, stream_id=stream.id, planned_per_period=amount,
+                              actor=SYSTEM)
+    people.grant_role(history, asha.id, manager, Role.SUPPORT_MANAGER, actor=SYSTEM)
+    people.grant_role(history, asha.id, users[Role.AUDITOR.value], Role.AUDITOR, actor=SYSTEM)
+    people.grant_role(history, asha.id, users[Role.FAMILY_OVERSEER.value], Role.FAMILY_OVERSEER,
+                      actor=users["asha"], shares=[Action.VIEW_BALANCE, Action.VIEW_TRANSACTIONS])
+    payees.add_payee(history, asha.id, kind="pa", name="Jo Smith", employee_id="demo-pa-jo", actor=manager)
+    leisure = payees.add_payee(history, asha.id, kind="supplier", name="Leeds Leisure", actor=manager)
+    taxis = payees.add_payee(history, asha.id, kind="supplier", name="City Cabs", actor=manager)
+
+    # --- Ben: an NHS personal health budget, paid monthly; his brother Dev is his appointee.
+    ben = wallets.open_wallet(history, holder=users["ben"], name="Ben's personal health budget",
+                              reference="demo-ben", budget_kind=BudgetKind.PERSONAL_HEALTH_BUDGET, plan_start=START,
+                              plan_period=PlanPeriod.MONTHLY, approval_threshold=30_000)
+    b_nhs = wallets.set_funding_stream(
+        history, ben.id, kind=FunderKind.NHS, funder_ref="nhs:west-yorkshire-icb",
+        label="NHS West Yorkshire personal health budget", schedule=Schedule.MONTHLY, amount=240_000, starts=START,
+        actor=SYSTEM)
+    for cat, amount in ((Category.AGENCY, 210_000), (Category.EQUIPMENT, 15_000), (Category.CONTINGENCY, 10_000)):
+        plans.set_budget_line(history, ben.id, category=cat, stream_id=b_nhs.id, planned_per_period=amount,
+                              actor=SYSTEM)
+    people.grant_role(history, ben.id, appointee, Role.APPOINTEE, actor=SYSTEM)
+    people.grant_role(history, ben.id, manager, Role.SUPPORT_MANAGER, actor=SYSTEM)
+    agency = payees.add_payee(history, ben.id, kind="agency", name="Bright Care Agency", actor=appointee)
+    mobility = payees.add_payee(history, ben.id, kind="supplier", name="Mobility Plus", actor=appointee)
+
+    # --- Cara: an Individual Service Fund from children's services, and a one-off Independent Living Fund grant.
+    cara = wallets.open_wallet(history, holder=users["cara"], name="Cara's Individual Service Fund",
+                               reference="demo-cara", budget_kind=BudgetKind.INDIVIDUAL_SERVICE_FUND,
+                               plan_start=START, surplus_weeks=6)
+    c_council = wallets.set_funding_stream(
+        history, cara.id, kind=FunderKind.COUNCIL_CHILDRENS_SERVICES, funder_ref=LEEDS,
+        label="Leeds City Council children's services", schedule=Schedule.FOUR_WEEKLY, amount=90_000,
+        starts=START, actor=SYSTEM)
+    c_ilf = wallets.set_funding_stream(
+        history, cara.id, kind=FunderKind.INDEPENDENT_LIVING_FUND, funder_ref="ilf:grant-2025",
+        label="Independent Living Fund grant", schedule=Schedule.ONE_OFF, amount=50_000,
+        starts=START + timedelta(days=14), actor=SYSTEM)
+    for cat, stream, amount in ((Category.SHORT_BREAKS, c_council, 60_000), (Category.ACTIVITIES, c_council, 20_000),
+                                (Category.EQUIPMENT, c_ilf, 4_000)):
+        plans.set_budget_line(history, cara.id, category=cat, stream_id=stream.id, planned_per_period=amount,
+                              actor=SYSTEM)
+    people.grant_role(history, cara.id, manager, Role.SUPPORT_MANAGER, actor=SYSTEM)
+    breaks = payees.add_payee(history, cara.id, kind="agency", name="Seaside Short Breaks", actor=manager)
+    club = payees.add_payee(history, cara.id, kind="supplier", name="Saturday Club", actor=manager)
+
+    # --- A year of events, run in the order they happened, each at its own moment.
+    admin = users[Role.PAYROLL_ADMIN.value]
+    events: list[tuple[datetime, Callable[[], object]]] = []
+
+    def at(moment: datetime, fn: Callable[[], object]) -> None:
+        events.append((moment, fn))
+
+    def pay_run(n: int, payday: date) -> None:
+        run = demo_pay_run(f"demo-asha-run-{n + 1}", "demo-employer-asha", "demo-pa-jo", n + 1, payday)
+        payroll_posting.post_pay_run(history, asha.id, run, actor=admin)
+        payroll_posting.settle_pay_run(history, asha.id, run.id, actor=admin, paid_on=payday)
+
+    for n in range(PERIODS):
+        d0 = START + timedelta(days=28 * n)
+        at(_at(d0, 9), partial(wallets.record_funding, history, asha.id, a_council.id, 186_000, d0, actor=SYSTEM,
+                               key=f"demo-council-{n}"))
+        at(_at(d0, 9), partial(wallets.record_funding, history, cara.id, c_council.id, 90_000, d0, actor=SYSTEM,
+                               key=f"demo-council-{n}"))
+        d1 = d0 + timedelta(days=1)
+        at(_at(d1), partial(wallets.record_funding, history, asha.id, a_own.id, 12_000, d1, actor=SYSTEM,
+                            key=f"demo-own-{n}"))
+        # The support manager asks on the holder's behalf; the holder (for Cara, a child, her parent signs in
+        # as the holder) approves.
+        when = _at(d0 + timedelta(days=12))
+        at(when, partial(_pay, history, asha.id, f"demo-swim-{n}", manager, users["asha"], leisure.id,
+                         2_400 + 150 * (n % 4), Category.ACTIVITIES, "Swimming and gym", a_own.id))
+        at(when, partial(_pay, history, asha.id, f"demo-taxi-{n}", manager, users["asha"], taxis.id, 5_500,
+                         Category.TRANSPORT, "Taxis to the day centre"))
+        at(when, partial(_pay, history, cara.id, f"demo-break-{n}", manager, users["cara"], breaks.id, 58_000,
+                         Category.SHORT_BREAKS, "Weekend short break"))
+        if n % 2 == 0:
+            at(when, partial(_pay, history, cara.id, f"demo-club-{n}", manager, users["cara"], club.id, 6_500,
+                             Category.ACTIVITIES, "Saturday club"))
+        payday = d0 + timedelta(days=25)
+        at(_at(payday, 8), partial(pay_run, n, payday))
+    for m in range(12):
+        month = plan_period(PlanPeriod.MONTHLY, START, m).start
+        at(_at(month, 9), partial(wallets.record_funding, history, ben.id, b_nhs.id, 240_000, month, actor=SYSTEM,
+                                  key=f"demo-nhs-{m}"))
+        # Dev, Ben's appointee, asks; Ben approves.
+        at(_at(month + timedelta(days=20)), partial(
+            _pay, history, ben.id, f"demo-agency-{m}", appointee, users["ben"], agency.id, 205_000 + 500 * (m % 3),
+            Category.AGENCY, f"Care hours, month {m + 1}"))
+    ilf_day = START + timedelta(days=15)
+    at(_at(ilf_day), partial(wallets.record_funding, history, cara.id, c_ilf.id, 50_000, ilf_day, actor=SYSTEM,
+                             key="demo-ilf"))
+    for moment, fn in sorted(events, key=lambda e: e[0]):
+        clock.set(moment)
+        fn()
+    clock.set(_at(START + timedelta(days=28 * PERIODS), 7))
+    for wallet in (asha, ben, cara):
+        alerts.check_alerts(history, wallet.id, actor=SYSTEM)
+
+    # --- Now: a new wheelchair cushion for Ben, asked for by the support manager, waiting for Ben or Dev.
+    pending = payments.request_payment(uow, ben.id, actor=manager, payee_id=mobility.id, amount=35_000,
+                                       category=Category.EQUIPMENT, description="Pressure-relief wheelchair cushion",
+                                       key="demo-cushion")
+    return DemoSummary(users=users, wallets={"asha": asha.id, "ben": ben.id, "cara": cara.id},
+                       pending_request=pending.id)
