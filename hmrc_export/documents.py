@@ -2,7 +2,8 @@
 
 Each document is one Jinja template rendered to HTML (for the portal) and, from the same HTML, to a tagged PDF
 (WeasyPrint's PDF/UA-1 variant: structure tree, document title and language en-GB, real headings and table
-headers). The figures are the FPS figures: the P60 sums the year's pay periods and checks them against the last
+headers), through the Jinja environment and renderer shared with payslips in ``payroll.rendering``. The figures
+are the FPS figures: the P60 sums the year's pay periods and checks them against the last
 year-to-date figures, so it cannot disagree with what HMRC was told.
 """
 from __future__ import annotations
@@ -12,18 +13,13 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
 from hmrc_export.amounts import pounds_for_people
 from hmrc_export.model import Employee, Employer, NIContributions, Payment, StatutoryPayToDate, TaxCode
 from hmrc_export.p32 import P32
 from hmrc_export.taxyear import TaxYear
+from payroll.rendering import html_to_pdf, render_template
 
 _TEMPLATES = Path(__file__).parent / "templates"
-_env = Environment(loader=FileSystemLoader(str(_TEMPLATES)), autoescape=select_autoescape(["html"]),
-                   undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-_env.filters["money"] = pounds_for_people
-_env.filters["longdate"] = lambda d: f"{d.day} {d:%B %Y}" if d else ""
 
 
 class FiguresDisagree(ValueError):
@@ -138,11 +134,9 @@ def build_p45(employer: Employer, employee: Employee, payments: Sequence[Payment
 
 def render_html(document: P60 | P45 | P32) -> str:
     template = {P60: "p60.html", P45: "p45.html", P32: "p32.html"}[type(document)]
-    return _env.get_template(template).render(doc=document)
+    return render_template(_TEMPLATES, template, doc=document)
 
 
 def render_pdf(document: P60 | P45 | P32) -> bytes:
-    """A tagged PDF (PDF/UA-1) of the same HTML the portal shows."""
-    from weasyprint import HTML  # imported late: loading Pango costs time the XML paths do not need
-
-    return HTML(string=render_html(document), base_url=str(_TEMPLATES)).write_pdf(pdf_variant="pdf/ua-1")
+    """A tagged PDF (PDF/UA-1) of the same HTML the portal shows (``payroll.rendering`` does the rendering)."""
+    return html_to_pdf(render_html(document), base_url=_TEMPLATES)

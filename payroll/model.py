@@ -168,6 +168,9 @@ class Contract:
     pension_employee_rate: Decimal = Decimal("0.05")
     pension_employer_rate: Decimal = Decimal("0.03")
     pension_relief: str = "relief_at_source"   # or "net_pay_arrangement"
+    # SSP qualifying days, 0 Monday .. 6 Sunday: the days agreed as the PA's working days. Care rotas commonly
+    # cover the whole week, so every day unless the contract says otherwise.
+    qualifying_days: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6)
 
 
 @dataclass(frozen=True)
@@ -290,6 +293,7 @@ class Payslip:
     warnings: tuple[str, ...] = ()   # e.g. a minimum-wage shortfall, shown to the reviewer
     is_adjustment: bool = False      # part of a correction run
     leaving: bool = False            # the employee's last payment (P45 figures follow)
+    holiday_hours_taken: Decimal = Decimal(0)   # holiday hours taken (or paid in lieu) in this period
 
     @property
     def employer_cost(self) -> int:
