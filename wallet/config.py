@@ -31,3 +31,46 @@ def secret_key() -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(secrets.token_urlsafe(48))
     return path.read_text().strip()
+
+
+def encryption_keys() -> list[bytes]:
+    """Fernet keys for sealed payroll fields (NI numbers, bank details), newest first.
+
+    From WALLET_ENCRYPTION_KEYS (comma-separated); otherwise, for the embedded default, from
+    ``instance/encryption.key`` (one key a line, newest first), created once with mode 0600 and reused.
+    Losing that file makes the sealed fields unreadable: back it up apart from the database.
+    """
+    configured = os.environ.get("WALLET_ENCRYPTION_KEYS")
+    if configured is not None:
+        keys = [part.strip().encode("ascii") for part in configured.split(",") if part.strip()]
+        if not keys:
+            raise ValueError("WALLET_ENCRYPTION_KEYS is set but holds no key")
+        return keys
+    DEFAULT_INSTANCE.mkdir(parents=True, exist_ok=True)
+    path = DEFAULT_INSTANCE / "encryption.key"
+    if not path.exists():
+        _create_key_file(path)
+    keys = [line.strip().encode("ascii") for line in path.read_text(encoding="ascii").splitlines() if line.strip()]
+    if not keys:
+        raise ValueError(f"{path} holds no encryption key")
+    return keys
+
+
+def _create_key_file(path: Path) -> None:
+    """Write a new key to a private temporary file, then link it into place: two processes starting at once
+    both end up with the same key (the second link fails and that process reads the first one's file)."""
+    from cryptography.fernet import Fernet
+
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(Fernet.generate_key() + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+    finally:
+        temporary.unlink(missing_ok=True)
