@@ -15,6 +15,7 @@ from wallet.web.auth import credentials as credentials_of_app
 from wallet.web.auth.credentials import AccountLocked, Credentials, SignInRefused, WeakPassword
 from wallet.web.db import engine
 from wallet.web.extensions import limiter
+from tests.integration.web.people import csrf_token, person, sign_in
 
 PASSWORD = "correct horse battery staple"
 START = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
@@ -38,19 +39,11 @@ def creds(app):
         return credentials_of_app()
 
 
-def csrf(client, path):
-    page = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-
-
-def sign_in(client, email, password, next_path=None):
-    token = csrf(client, "/sign-in")
-    url = "/sign-in" + (f"?next={next_path}" if next_path else "")
-    return client.post(url, data={"email": email, "password": password, "csrf_token": token})
+csrf = csrf_token
 
 
 def test_a_holder_signs_in_with_a_password_and_reaches_the_page_they_asked_for(app, creds):
-    creds.create("u-holder", "Asha@Example.org", PASSWORD, two_factor_required=False)
+    person(app, "Asha Patel", "Asha@Example.org")
     client = app.test_client()
     assert client.get("/private").status_code == 302
     response = sign_in(client, "asha@example.org ", PASSWORD, next_path="/private")
@@ -59,7 +52,7 @@ def test_a_holder_signs_in_with_a_password_and_reaches_the_page_they_asked_for(a
 
 
 def test_wrong_password_says_nothing_about_which_part_was_wrong(app, creds):
-    creds.create("u-holder", "asha@example.org", PASSWORD, two_factor_required=False)
+    person(app, "Asha Patel", "asha@example.org")
     client = app.test_client()
     wrong_password = sign_in(client, "asha@example.org", "not the password at all")
     no_such_person = sign_in(client, "nobody@example.org", PASSWORD)
@@ -71,7 +64,7 @@ def test_wrong_password_says_nothing_about_which_part_was_wrong(app, creds):
 
 
 def test_an_open_redirect_is_refused(app, creds):
-    creds.create("u-holder", "asha@example.org", PASSWORD, two_factor_required=False)
+    person(app, "Asha Patel", "asha@example.org")
     for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
         client = app.test_client()
         response = sign_in(client, "asha@example.org", PASSWORD, next_path=target)
@@ -79,7 +72,7 @@ def test_an_open_redirect_is_refused(app, creds):
 
 
 def test_a_form_without_the_csrf_token_is_refused_and_nothing_happens(app, creds):
-    creds.create("u-holder", "asha@example.org", PASSWORD, two_factor_required=False)
+    person(app, "Asha Patel", "asha@example.org")
     client = app.test_client()
     response = client.post("/sign-in", data={"email": "asha@example.org", "password": PASSWORD})
     assert response.status_code == 400
@@ -88,7 +81,7 @@ def test_a_form_without_the_csrf_token_is_refused_and_nothing_happens(app, creds
 
 
 def test_appointees_must_set_up_two_step_sign_in_then_give_a_code_every_time(app, creds):
-    creds.create("u-appointee", "ben@example.org", PASSWORD, two_factor_required=True)
+    person(app, "Ben Patel", "ben@example.org", two_factor=True)
     client = app.test_client()
     response = sign_in(client, "ben@example.org", PASSWORD)
     assert response.headers["Location"].startswith("/sign-in/set-up-code")
@@ -162,7 +155,7 @@ def test_sign_in_attempts_are_rate_limited_per_address(app, creds):
 
 
 def test_an_idle_session_ends_and_the_page_says_why(app, creds):
-    creds.create("u-holder", "asha@example.org", PASSWORD, two_factor_required=False)
+    person(app, "Asha Patel", "asha@example.org")
     client = app.test_client()
     sign_in(client, "asha@example.org", PASSWORD)
     assert client.get("/private").status_code == 200

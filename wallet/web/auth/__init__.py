@@ -34,7 +34,10 @@ _LAST_SEEN = "last_seen"
 
 @dataclass
 class SignedInUser(UserMixin):
+    """The person signed in: the wallet domain's user id, name and staff role (if any)."""
     id: str
+    name: str = ""
+    staff_role: str | None = None
 
     def get_id(self) -> str:
         return self.id
@@ -42,7 +45,15 @@ class SignedInUser(UserMixin):
 
 @login_manager.user_loader
 def load_user(user_id: str) -> SignedInUser | None:
-    return SignedInUser(user_id)
+    from wallet.domain.errors import UnknownUser
+    from wallet.domain.people import get_user
+    from wallet.web.context import uow
+
+    try:
+        user = get_user(uow(), user_id)
+    except UnknownUser:
+        return None   # the person was removed: their old session no longer signs them in
+    return SignedInUser(user.id, user.name, user.staff_role.value if user.staff_role else None)
 
 
 def credentials() -> Credentials:
