@@ -23,6 +23,7 @@ cli.add_command(ledger_cmds.ledger)
 cli.add_command(payroll_cmds.payroll)
 cli.add_command(hmrc_cmds.hmrc)
 cli.add_command(serve_cmds.serve)
+cli.add_command(serve_cmds.demo_code)
 
 
 def main() -> None:

@@ -1,4 +1,8 @@
 """The `wallet` command end to end on a new database (SQLite and PostgreSQL)."""
+import re
+
+import pytest
+from cryptography.fernet import Fernet
 from click.testing import CliRunner
 
 from wallet.cli import cli
@@ -8,30 +12,47 @@ def run(url, *args):
     return CliRunner().invoke(cli, ["--database-url", url, *args])
 
 
-def test_serve_loads_demo_once_and_ledger_commands_read_it(database_url):
-    first = run(database_url, "serve")
+@pytest.fixture(autouse=True)
+def keys(monkeypatch):
+    """Keys from the environment, so the tests never write key files into the working directory."""
+    monkeypatch.setenv("WALLET_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    monkeypatch.setenv("WALLET_SECRET_KEY", "cli-tests")
+
+
+def test_serve_prepares_the_demo_once_with_a_sign_in_per_role_and_the_books_verify(database_url):
+    first = run(database_url, "serve", "--prepare-only")
     assert first.exit_code == 0, first.output
-    assert "52 new entries" in first.output and "£3,048.50" in first.output and "Ledger check: OK" in first.output
-    again = run(database_url, "serve")
-    assert "0 new entries" in again.output
+    for role in ("holder", "appointee", "family overseer", "support manager", "auditor", "payroll admin",
+                 "council officer"):
+        assert f"  {role} " in first.output
+    assert "password is: demo wallet password" in first.output
+    entries = int(re.search(r"now: OK, (\d+) entries", first.output).group(1))
+    assert entries > 100
+    again = run(database_url, "serve", "--prepare-only")
+    assert f"now: OK, {entries} entries" in again.output     # loading twice adds nothing
 
-    bal = run(database_url, "ledger", "balance", "demo-asha:cash")
-    assert bal.exit_code == 0 and "available: £3,048.50" in bal.output
-    past = run(database_url, "ledger", "balance", "demo-asha:cash", "--as-of", "2025-04-07")
-    assert past.output.strip() == "demo-asha:cash as of 2025-04-07: £1,860.00"
-
-    st = run(database_url, "ledger", "statement", "demo-asha:cash", "--from", "2025-04-01", "--to", "2025-05-31",
+    cash = re.search(r"statement (wallet-[0-9a-f-]+:cash:s1)", first.output).group(1)
+    st = run(database_url, "ledger", "statement", cash, "--from", "2025-04-01", "--to", "2025-05-31",
              "--page-size", "2")
     assert st.exit_code == 0, st.output
     lines = st.output.splitlines()
     assert lines[1] == "Opening balance: £0.00"
-    assert "Council direct payment" in lines[2] and "£1,860.00" in lines[2]
     # Pages of two lines join up into one statement whose running balance ends at the closing balance.
     assert lines[-1] == f"Closing balance: {lines[-2].split()[3]}"
-    assert len([l for l in lines if l.startswith("2025-")]) == 8
+    balance = run(database_url, "ledger", "balance", cash)
+    assert balance.exit_code == 0 and "available:" in balance.output
 
     verify = run(database_url, "ledger", "verify")
-    assert verify.exit_code == 0 and verify.output.startswith("OK: 1 books, 52 entries")
+    assert verify.exit_code == 0 and f"{entries} entries" in verify.output
+
+
+def test_demo_code_gives_a_code_that_signs_the_appointee_in(database_url):
+    first = run(database_url, "serve", "--prepare-only")
+    email = re.search(r"appointee\s+(\S+@demo\.care-wallet\.example)", first.output).group(1)
+    code = run(database_url, "demo-code", email)
+    assert code.exit_code == 0 and re.fullmatch(r"\d{6}\n", code.output)
+    refused = run(database_url, "demo-code", "someone@example.org")
+    assert refused.exit_code == 1 and "only shown for demo accounts" in refused.output
 
 
 def test_clear_errors_for_bad_input(database_url):

@@ -29,6 +29,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,            # the token lives as long as the session
     )
     app.config.from_prefixed_env("WALLET")
+    # Keys are read by wallet.config.encryption_keys() (a comma-separated list); a test may pass a list here.
+    app.config.pop("ENCRYPTION_KEYS", None)
     if config:
         app.config.from_mapping(config)
     app.config["DATABASE_URL"] = app.config["DATABASE_URL"] or database_url()
