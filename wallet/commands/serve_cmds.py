@@ -18,7 +18,7 @@ def _app(ctx: click.Context):
 
 
 @click.command(help="Migrate the database, load the demo wallets (with one sign-in per role) and serve the portal "
-                    "on this machine. For production use gunicorn with PostgreSQL (docs/deployment.md).")
+                    "on this machine. For production, serve wallet.web:create_app() with gunicorn on PostgreSQL.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-demo", is_flag=True, help="Do not load the demo wallets.")
