@@ -244,3 +244,48 @@ def p32_cmd(ctx: click.Context, employer_id: str | None, tax_year: str, out: Pat
                    f"  {format_pence(m.amount_due):>11}  {m.due_date:%d %b %Y}")
     if out is not None:
         _write(render_pdf(p32) if out.suffix.lower() == ".pdf" else render_html(p32).encode("utf-8"), out)
+
+
+def _year_end_document(ctx: click.Context, employee_id: str, tax_year: str, out: Path | None, which: str) -> None:
+    from hmrc_export.documents import render_html, render_pdf
+    from hmrc_export.from_payroll import p45_for_leaver, p60_for_employee
+    from hmrc_export.taxyear import TaxYear
+    from wallet.commands.payroll_cmds import _call
+
+    service = _payroll(ctx)
+    employee = _call(lambda: service.get_employee(employee_id))
+    employer = _call(lambda: service.get_employer(employee.employer_id))
+    try:
+        year = TaxYear.parse(tax_year)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--tax-year") from exc
+    runs = _finalised_runs(service, employer.id, year.label)
+    try:
+        document = (p60_for_employee if which == "P60" else p45_for_leaver)(runs, employer, employee, year)
+    except ValueError as exc:
+        raise click.ClickException(f"cannot make the {which}: {exc}") from exc
+    if out is None or out.suffix.lower() != ".pdf":
+        data = render_html(document).encode("utf-8")
+    else:
+        data = render_pdf(document)
+    _write(data, out)
+
+
+@hmrc.command("p60", help="The P60 end-of-year certificate for a PA (EMPLOYEE_ID), from the finalised pay runs.")
+@click.argument("employee_id")
+@click.option("--tax-year", required=True, help="For example 2026-27.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A .pdf (accessible PDF) or .html file; standard output (HTML) if not given.")
+@click.pass_context
+def p60_cmd(ctx: click.Context, employee_id: str, tax_year: str, out: Path | None) -> None:
+    _year_end_document(ctx, employee_id, tax_year, out, "P60")
+
+
+@hmrc.command("p45", help="The P45 for a PA who has left (EMPLOYEE_ID), from the finalised pay runs.")
+@click.argument("employee_id")
+@click.option("--tax-year", required=True, help="The tax year of the leaving date, for example 2026-27.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A .pdf (accessible PDF) or .html file; standard output (HTML) if not given.")
+@click.pass_context
+def p45_cmd(ctx: click.Context, employee_id: str, tax_year: str, out: Path | None) -> None:
+    _year_end_document(ctx, employee_id, tax_year, out, "P45")

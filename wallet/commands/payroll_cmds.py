@@ -656,6 +656,42 @@ def run_show(ctx, run_id):
     _warnings(r)
 
 
+@run.command("payslips", help="Write every payslip of a run, and the employer cost summary, as accessible PDF "
+                              "(or HTML) files into a folder.")
+@click.argument("run_id")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for the files (made if missing).")
+@click.option("--format", "fmt", type=click.Choice(["pdf", "html"]), default="pdf", show_default=True)
+@click.pass_context
+def run_payslips(ctx, run_id, out_dir, fmt):
+    from payroll.payslip_documents import (render_cost_summary_html, render_cost_summary_pdf, render_payslip_html,
+                                           render_payslip_pdf)
+
+    service = _service(ctx)
+    r = _call(lambda: service.get_run(run_id))
+    if r.summary is None:
+        _fail("the run has not been calculated yet, so there are no payslips")
+    employer_ = _call(lambda: service.get_employer(r.employer_id))
+    employees = {e.id: e for e in _call(lambda: service.list_employees(r.employer_id, as_of=r.payment_date))}
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    def write(name: str, data: bytes) -> None:
+        tmp = out_dir / (name + ".part")
+        tmp.write_bytes(data)
+        tmp.replace(out_dir / name)   # a file is there whole or not at all
+
+    with click.progressbar(r.payslips, label="Writing payslips", file=sys.stderr) as slips:
+        for slip in slips:
+            employee = employees[slip.employee_id]
+            name = f"payslip-{r.payment_date}-{employee.payroll_id}.{fmt}"
+            write(name, render_payslip_pdf(slip, employee, employer_) if fmt == "pdf"
+                  else render_payslip_html(slip, employee, employer_).encode("utf-8"))
+    write(f"cost-summary-{r.payment_date}.{fmt}",
+          render_cost_summary_pdf(r, employer_, employees) if fmt == "pdf"
+          else render_cost_summary_html(r, employer_, employees).encode("utf-8"))
+    click.echo(f"{len(r.payslips)} payslip(s) and the cost summary written to {out_dir}")
+
+
 def _warnings(r) -> None:
     for p in r.payslips:
         for warning in p.warnings:

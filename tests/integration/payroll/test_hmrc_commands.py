@@ -18,6 +18,7 @@ from payroll.model import BankDetails, PayRates
 from tests.integration.payroll.conftest import weekday_shifts
 from wallet.cli import cli
 from wallet.money import format_pence
+from tests.unit.hmrc.pdftext import text as pdf_text
 
 FIRST_PERIOD = (date(2026, 4, 6), date(2026, 5, 3))     # tax weeks 1-4
 SECOND_PERIOD = (date(2026, 5, 4), date(2026, 5, 31))   # tax weeks 5-8
@@ -160,3 +161,37 @@ def test_p32_totals_each_tax_month_from_the_runs(payroll_db, tmp_path):
         assert format_pence(sum(s.employee_ni + s.employer_ni for s in slips)) in line
     quiet = next(l for l in result.output.splitlines() if l.split()[:1] == ["3"])
     assert quiet.split()[1] == format_pence(0)
+
+
+def test_payslips_and_the_cost_summary_are_written_as_pdfs_with_the_figures(payroll_db, tmp_path):
+    service, runs, url = payroll_db
+    run = service.get_run(runs[0].id)
+    result = CliRunner().invoke(cli, ["--database-url", url, "payroll", "run", "payslips", run.id,
+                                      "--out", str(tmp_path / "slips")])
+    assert result.exit_code == 0, result.output
+    files = sorted(p.name for p in (tmp_path / "slips").iterdir())
+    assert files == ["cost-summary-2026-05-01.pdf", "payslip-2026-05-01-PA1.pdf", "payslip-2026-05-01-PA2.pdf",
+                     "payslip-2026-05-01-PA3.pdf"]
+    jones = next(e for e in service.list_employees(run.employer_id) if e.payroll_id == "PA1")
+    slip = next(s for s in run.payslips if s.employee_id == jones.id)
+    text = pdf_text((tmp_path / "slips" / "payslip-2026-05-01-PA1.pdf").read_bytes())
+    for figure in (slip.gross_pay, slip.net_pay, slip.employee_ni):
+        assert format_pence(figure) in text
+    assert "AB123451C" not in text and "71234561" not in text     # NI and account numbers never in full
+    summary = pdf_text((tmp_path / "slips" / "cost-summary-2026-05-01.pdf").read_bytes())
+    assert format_pence(run.summary.total_cost) in summary
+
+
+def test_p60_and_p45_come_from_the_finalised_runs(payroll_db, tmp_path):
+    service, runs, url = payroll_db
+    khan = next(e for e in service.list_employees(runs[0].employer_id) if e.payroll_id == "PA2")
+    result = hmrc(url, "p60", khan.id, "--tax-year", "2026-27", "--out", str(tmp_path / "p60.html"))
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "p60.html").read_text()
+    ytd = service.year_to_date(khan.id, "2026-27")
+    assert format_pence(ytd.taxable_pay) in html and format_pence(ytd.tax) in html
+    assert format_pence(ytd.student_loan) in html
+    service.record_leaver(khan.id, date(2026, 6, 5), actor="admin")
+    p45 = hmrc(url, "p45", khan.id, "--tax-year", "2026-27", "--out", str(tmp_path / "p45.pdf"))
+    assert p45.exit_code == 0, p45.output
+    assert format_pence(ytd.tax) in pdf_text((tmp_path / "p45.pdf").read_bytes())
