@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from hmrc_export.model import LateReason
+
 
 @click.group(help="HMRC Real Time Information submissions and year-end documents.")
 def hmrc() -> None:
@@ -132,8 +134,10 @@ def _finalised_runs(service, employer_id: str, tax_year: str):
 @click.argument("run_id")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--final", is_flag=True, help="This is the last FPS of the tax year.")
+@click.option("--late-reason", type=click.Choice([r.name.lower() for r in LateReason]), default=None,
+              help="Why the FPS is sent after payday (for a correction of an earlier FPS: correction).")
 @click.pass_context
-def fps_cmd(ctx: click.Context, run_id: str, out: Path | None, final: bool) -> None:
+def fps_cmd(ctx: click.Context, run_id: str, out: Path | None, final: bool, late_reason: str | None) -> None:
     from hmrc_export.from_payroll import fps_for_run
     from hmrc_export.validate import find_problems
     from wallet.commands.payroll_cmds import _call
@@ -146,7 +150,9 @@ def fps_cmd(ctx: click.Context, run_id: str, out: Path | None, final: bool) -> N
         earlier[employee_id] = tuple(s for s in slips if s.pay_run_id != run_id and s.tax_year == done.run.tax_year
                                      and s.payment_date <= done.run.payment_date)
     try:
-        message = fps_for_run(done.run, done.employer, done.employees, earlier=earlier).build(final_for_year=final)
+        reason = LateReason[late_reason.upper()] if late_reason else None
+        message = fps_for_run(done.run, done.employer, done.employees, earlier=earlier,
+                              late_reason=reason).build(final_for_year=final)
     except ValueError as exc:   # a missing detail HMRC needs (gender, address...): say which and for whom
         raise click.ClickException(f"cannot build the FPS: {exc}") from exc
     problems = find_problems(message)
@@ -164,10 +170,15 @@ def fps_cmd(ctx: click.Context, run_id: str, out: Path | None, final: bool) -> N
 @click.option("--tax-year", required=True, help="For example 2026-27.")
 @click.option("--tax-month", type=click.IntRange(1, 12), required=True, help="Tax month 1 (6 Apr-5 May) to 12.")
 @click.option("--final", is_flag=True, help="Close the tax year with this EPS.")
+@click.option("--recovered", multiple=True, metavar="KIND=POUNDS",
+              help="Statutory pay recovered this year to date, KIND one of smp, spp, sap, shpp, spbp, sncp "
+                   "(repeat for each).")
+@click.option("--compensation", multiple=True, metavar="KIND=POUNDS",
+              help="Small employers' NIC compensation on that statutory pay, year to date (repeat for each).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.pass_context
 def eps_cmd(ctx: click.Context, employer_id: str | None, tax_year: str, tax_month: int, final: bool,
-            out: Path | None) -> None:
+            recovered: tuple[str, ...], compensation: tuple[str, ...], out: Path | None) -> None:
     from hmrc_export.eps import build_eps
     from hmrc_export.from_payroll import employer_from_payroll
     from hmrc_export.model import EmployerPaymentSummary
@@ -187,6 +198,7 @@ def eps_cmd(ctx: click.Context, employer_id: str | None, tax_year: str, tax_mont
     no_payment = {} if paid else {"no_payment_from": month_start, "no_payment_to": _tax_month_end(year, tax_month)}
     summary = EmployerPaymentSummary(tax_month=tax_month,
                                      employment_allowance=True if employer.claims_employment_allowance else None,
+                                     recoverable=_recoverable(recovered, compensation),
                                      final_for_year=final, **no_payment)
     message = build_eps(employer_from_payroll(employer), summary, year)
     problems = find_problems(message)
@@ -197,6 +209,29 @@ def eps_cmd(ctx: click.Context, employer_id: str | None, tax_year: str, tax_mont
     click.echo(f"EPS for tax month {tax_month} of {year.label}: "
                f"{'no payments this month' if not paid else f'{len(paid)} pay run(s) this month'}"
                f"{', Employment Allowance claimed' if employer.claims_employment_allowance else ''}.", err=True)
+
+
+_STATUTORY_PAY = ("smp", "spp", "sap", "shpp", "spbp", "sncp")
+
+
+def _recoverable(recovered: tuple[str, ...], compensation: tuple[str, ...]):
+    """``--recovered smp=123.45`` and ``--compensation smp=4.12`` as the EPS's RecoverableAmountsYTD."""
+    from hmrc_export.model import RecoverableAmounts
+    from wallet.money import parse_pounds
+
+    fields: dict[str, int] = {}
+    for option, values, name in (("--recovered", recovered, "{}_recovered"),
+                                 ("--compensation", compensation, "nic_compensation_on_{}")):
+        for value in values:
+            kind, _, pounds = value.partition("=")
+            if kind.lower() not in _STATUTORY_PAY or not pounds:
+                raise click.BadParameter(f"{value!r}: write KIND=POUNDS, KIND one of {', '.join(_STATUTORY_PAY)}",
+                                         param_hint=option)
+            try:
+                fields[name.format(kind.lower())] = parse_pounds(pounds)
+            except ValueError as exc:
+                raise click.BadParameter(f"{value!r}: {exc}", param_hint=option) from exc
+    return RecoverableAmounts(**fields) if fields else None
 
 
 def _tax_month_start(year, month: int) -> date:

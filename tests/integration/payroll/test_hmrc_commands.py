@@ -195,3 +195,26 @@ def test_p60_and_p45_come_from_the_finalised_runs(payroll_db, tmp_path):
     p45 = hmrc(url, "p45", khan.id, "--tax-year", "2026-27", "--out", str(tmp_path / "p45.pdf"))
     assert p45.exit_code == 0, p45.output
     assert format_pence(ytd.tax) in pdf_text((tmp_path / "p45.pdf").read_bytes())
+
+
+def test_an_fps_for_a_correction_carries_the_late_reason_and_eps_the_recovered_pay(payroll_db, tmp_path):
+    service, runs, url = payroll_db
+    fps = hmrc(url, "fps", runs[1].id, "--late-reason", "correction", "--out", str(tmp_path / "late.xml"))
+    assert fps.exit_code == 0, fps.output
+    assert b"<LateReason>H</LateReason>" in (tmp_path / "late.xml").read_bytes()
+    eps = hmrc(url, "eps", "--tax-year", "2026-27", "--tax-month", "2", "--recovered", "smp=920.00",
+               "--compensation", "smp=80.50", "--out", str(tmp_path / "eps.xml"))
+    assert eps.exit_code == 0, eps.output
+    message = (tmp_path / "eps.xml").read_bytes()
+    assert find_problems(message) == []
+    assert b"<SMPRecovered>920.00</SMPRecovered>" in message
+    assert b"<NICCompensationOnSMP>80.50</NICCompensationOnSMP>" in message
+    bad = hmrc(url, "eps", "--tax-year", "2026-27", "--tax-month", "2", "--recovered", "ssp=10")
+    assert bad.exit_code == 2 and "KIND one of smp" in bad.output
+
+
+def test_a_starter_without_an_address_stops_the_fps_naming_the_employee_and_field(payroll_db):
+    service, runs, url = payroll_db
+    result = hmrc(url, "fps", runs[0].id)
+    assert result.exit_code == 1
+    assert "Employee PA1 (Sam Jones), address: a new starter needs at least two address lines" in result.output
