@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from decimal import Decimal
 from functools import partial
 from typing import Callable
 
 from ledger.clock import ManualClock
-from payroll.model import EmployerCostSummary, NIFigures, PayRun, PayRunStatus, Payslip, YearToDate
+from payroll.service import PayrollService
 from wallet.domain import alerts, payees, payments, payroll_posting, people, plans, wallets
 from wallet.domain.chart import Category
+from wallet.domain.demo_payroll import demo_payroll, finalised_run
 from wallet.domain.payments import PaymentStatus
 from wallet.domain.permissions import Action, Role
 from wallet.domain.schedules import PlanPeriod, Schedule, plan_period
@@ -47,28 +47,6 @@ def _at(day: date, hour: int = 10) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=timezone.utc)
 
 
-def demo_pay_run(run_id: str, employer_id: str, employee_id: str, period: int, payment_date: date) -> PayRun:
-    """A four-weekly run paying one PA £1,500 gross (2026-27 figures, tax code 1257L, NI letter A, enrolled in a
-    5% + 3% pension on qualifying earnings); Employment Allowance covers the employer NI."""
-    gross, tax, ee_ni, er_ni, ee_pen, er_pen = 150_000, 10_660, 4_272, 16_731, 5_100, 3_060
-    net = gross - tax - ee_ni - ee_pen
-    slip = Payslip(
-        id=f"{run_id}-slip", pay_run_id=run_id, employee_id=employee_id, tax_year="2025-26", frequency="four_weekly",
-        period=period, period_start=payment_date - timedelta(days=27), period_end=payment_date,
-        payment_date=payment_date, tax_code="1257L", non_cumulative=False, ni_letter="A", lines=(),
-        gross_pay=gross, taxable_pay=gross, tax=tax, employee_ni=ee_ni, employer_ni=er_ni,
-        ni=(NIFigures("A", gross, 48_000, 48_600, 53_400, ee_ni, er_ni),), student_loan=0, postgraduate_loan=0,
-        pension_employee=ee_pen, pension_employer=er_pen, pension_net_pay=0, pension_relief_at_source=ee_pen,
-        ssp=0, holiday_pay=0, holiday_hours_accrued=Decimal("14.48"), expenses=0, net_pay=net,
-        year_to_date=YearToDate(), hours_worked=Decimal("120"))
-    summary = EmployerCostSummary(employees=1, gross_pay=gross, employer_ni=er_ni, employment_allowance_used=er_ni,
-                                  employer_pension=er_pen, expenses=0, tax=tax, employee_ni=ee_ni, student_loans=0,
-                                  net_pay=net)
-    return PayRun(id=run_id, employer_id=employer_id, tax_year="2025-26", frequency="four_weekly", period=period,
-                  period_start=slip.period_start, period_end=slip.period_end, payment_date=payment_date,
-                  status=PayRunStatus.FINALISED, payslips=(slip,), summary=summary)
-
-
 def _pay(uow: UnitOfWork, wallet_id: str, key: str, requester: str, approver: str | None, payee_id: str,
          amount: int, category: Category, description: str, stream_id: str | None = None) -> None:
     req = payments.request_payment(uow, wallet_id, actor=requester, payee_id=payee_id, amount=amount,
@@ -77,8 +55,9 @@ def _pay(uow: UnitOfWork, wallet_id: str, key: str, requester: str, approver: st
         payments.approve_payment(uow, req.id, actor=approver)
 
 
-def load_demo_wallets(uow: UnitOfWork) -> DemoSummary:
-    """Create (or find again) the demo people and wallets, with a year of history from April 2025."""
+def load_demo_wallets(uow: UnitOfWork, payroll: PayrollService) -> DemoSummary:
+    """Create (or find again) the demo people and wallets, with a year of history from April 2025; Asha's PA is
+    paid by real pay runs through ``payroll`` (see ``demo_payroll``)."""
     users = {
         "asha": _user(uow, "Asha Patel"),
         "ben": _user(uow, "Ben Okafor"),
@@ -94,12 +73,14 @@ def load_demo_wallets(uow: UnitOfWork) -> DemoSummary:
     appointee = users[Role.APPOINTEE.value]
     clock = ManualClock(_at(START, 9))
     history = UnitOfWork(uow.db, clock=clock, ids=uow.ids)
+    payroll = PayrollService(payroll.engine, payroll.cipher, clock=clock)
+    asha_payroll = demo_payroll(payroll, admin=users[Role.PAYROLL_ADMIN.value], start=START)
 
     # --- Asha: a direct payment from Leeds, her own contribution, one PA she employs.
     asha = wallets.open_wallet(history, holder=users["asha"], name="Asha's personal budget", reference="demo-asha",
                                budget_kind=BudgetKind.DIRECT_PAYMENT, plan_start=START, approval_threshold=25_000,
                                contingency_reserve=20_000, insurance_renews_on=date(2026, 4, 30),
-                               payroll_employer_id="demo-employer-asha")
+                               payroll_employer_id=asha_payroll.employer_id)
     a_council = wallets.set_funding_stream(
         history, asha.id, kind=FunderKind.COUNCIL_ADULT_SERVICES, funder_ref=LEEDS,
         label="Leeds City Council adult social care", schedule=Schedule.FOUR_WEEKLY, amount=186_000, starts=START,
@@ -115,7 +96,7 @@ def load_demo_wallets(uow: UnitOfWork) -> DemoSummary:
     people.grant_role(history, asha.id, users[Role.AUDITOR.value], Role.AUDITOR, actor=SYSTEM)
     people.grant_role(history, asha.id, users[Role.FAMILY_OVERSEER.value], Role.FAMILY_OVERSEER,
                       actor=users["asha"], shares=[Action.VIEW_BALANCE, Action.VIEW_TRANSACTIONS])
-    payees.add_payee(history, asha.id, kind="pa", name="Jo Smith", employee_id="demo-pa-jo", actor=manager)
+    payees.add_payee(history, asha.id, kind="pa", name="Jo Smith", employee_id=asha_payroll.pa_id, actor=manager)
     leisure = payees.add_payee(history, asha.id, kind="supplier", name="Leeds Leisure", actor=manager)
     taxis = payees.add_payee(history, asha.id, kind="supplier", name="City Cabs", actor=manager)
 
@@ -162,8 +143,8 @@ def load_demo_wallets(uow: UnitOfWork) -> DemoSummary:
     def at(moment: datetime, fn: Callable[[], object]) -> None:
         events.append((moment, fn))
 
-    def pay_run(n: int, payday: date) -> None:
-        run = demo_pay_run(f"demo-asha-run-{n + 1}", "demo-employer-asha", "demo-pa-jo", n + 1, payday)
+    def pay_run(n: int, first: date, payday: date) -> None:
+        run = finalised_run(asha_payroll, n, first, payday, admin=admin, reviewer=manager, holder=users["asha"])
         payroll_posting.post_pay_run(history, asha.id, run, actor=admin)
         payroll_posting.settle_pay_run(history, asha.id, run.id, actor=admin, paid_on=payday)
 
@@ -189,7 +170,7 @@ def load_demo_wallets(uow: UnitOfWork) -> DemoSummary:
             at(when, partial(_pay, history, cara.id, f"demo-club-{n}", manager, users["cara"], club.id, 6_500,
                              Category.ACTIVITIES, "Saturday club"))
         payday = d0 + timedelta(days=25)
-        at(_at(payday, 8), partial(pay_run, n, payday))
+        at(_at(payday, 8), partial(pay_run, n, d0, payday))
     for m in range(12):
         month = plan_period(PlanPeriod.MONTHLY, START, m).start
         at(_at(month, 9), partial(wallets.record_funding, history, ben.id, b_nhs.id, 240_000, month, actor=SYSTEM,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pyotp
 
+from payroll.service import PayrollService
 from wallet.domain.demo import DemoSummary, load_demo_wallets
 from wallet.domain.people import get_user
 from wallet.domain.unit_of_work import UnitOfWork
@@ -28,7 +29,7 @@ class DemoLogin:
 
 
 def load_demo_with_logins(uow: UnitOfWork, credentials: Credentials) -> tuple[DemoSummary, list[DemoLogin]]:
-    summary = load_demo_wallets(uow)
+    summary = load_demo_wallets(uow, PayrollService(uow.db.engine, credentials.cipher))
     logins = []
     for key, user_id in summary.users.items():
         role = "holder" if key in summary.wallets else key   # holders are listed by first name

@@ -5,7 +5,11 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import func, select
 
+from cryptography.fernet import Fernet
+
 from ledger.tables import entry_t, hold_t
+from payroll.sealed import FieldCipher
+from payroll.service import PayrollService
 from ledger.verify import verify
 from wallet.domain import payments, payroll_posting, plans, wallets
 from wallet.domain.demo import load_demo_wallets
@@ -23,9 +27,10 @@ def counts(db) -> dict[str, int]:
 
 
 def test_the_demo_loads_a_year_once(uow, db):
-    demo = load_demo_wallets(uow)
+    payroll = PayrollService(db.engine, FieldCipher([Fernet.generate_key()]))
+    demo = load_demo_wallets(uow, payroll)
     first = counts(db)
-    assert load_demo_wallets(uow) == demo
+    assert load_demo_wallets(uow, payroll) == demo
     assert counts(db) == first
 
     roles = {r.value for r in Role} - {Role.HOLDER.value}
@@ -38,8 +43,16 @@ def test_the_demo_loads_a_year_once(uow, db):
     assert year[0].effective_at.date() == date(2025, 4, 7) and year[-1].effective_at.date() >= date(2026, 3, 1)
     assert len({t.effective_at.month for t in year}) == 12
     runs = payroll_posting.pay_run_postings(uow, asha, actor=SYSTEM)
-    assert len(runs) == 13 and runs[0].figures.net_pay == 150_000 - 10_660 - 4_272 - 5_100
+    employer = payroll.list_employers(owner_ref="demo-asha")[0]
+    finalised = [payroll.get_run(r.id) for r in payroll.list_runs(employer.id, status="finalised")]
+    assert len(runs) == 13 and len(finalised) == 13
+    # What the ledger holds for each run is what the payroll calculated for it.
+    by_id = {r.id: r for r in finalised}
+    assert all(r.figures.net_pay == by_id[r.run_id].summary.net_pay for r in runs)
     assert all(len(r.settlements) == 3 for r in runs)
+    jo = payroll.list_employees(employer.id)[0]
+    ytd = payroll.year_to_date(jo.id, "2025-26")
+    assert ytd.gross_pay == sum(s.gross_pay for r in finalised for s in r.payslips if s.tax_year == "2025-26")
     report = plans.planned_vs_actual(uow, asha, Period(date(2025, 4, 7), date(2025, 5, 5)), actor=SYSTEM)
     assert report.line("transport").actual == 5_500
 
