@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import click
 
-from wallet.commands import db_cmds, hmrc_cmds, ledger_cmds, payroll_cmds, serve_cmds
+from wallet.commands import backup_cmds, db_cmds, hmrc_cmds, ledger_cmds, payroll_cmds, serve_cmds
+from wallet.commands import scheduler_cmds
 
 
 @click.group(help="Care wallet: personal budgets, payroll and HMRC reporting.")
@@ -23,7 +24,10 @@ cli.add_command(ledger_cmds.ledger)
 cli.add_command(payroll_cmds.payroll)
 cli.add_command(hmrc_cmds.hmrc)
 cli.add_command(serve_cmds.serve)
+cli.add_command(backup_cmds.backup)
+cli.add_command(backup_cmds.restore)
 cli.add_command(serve_cmds.demo_code)
+cli.add_command(scheduler_cmds.scheduler)
 
 
 def main() -> None:
