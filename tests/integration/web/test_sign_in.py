@@ -165,3 +165,27 @@ def test_an_idle_session_ends_and_the_page_says_why(app, creds):
     assert response.status_code == 302 and response.headers["Location"].startswith("/sign-in")
     assert "had not done anything for a while" in client.get("/sign-in").get_data(as_text=True)
     assert client.get("/private").status_code == 302
+
+
+def test_many_people_signing_in_at_once_all_get_in(app):
+    """Each sign-in reads and then updates its row: with the write lock taken first, none fails as locked."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ledger.db import make_engine
+
+    for n in range(8):
+        person(app, f"Person {n}", f"p{n}@example.org")
+    with app.app_context():
+        cipher = credentials_of_app().cipher
+        url = app.config["DATABASE_URL"]
+    engines = [make_engine(url) for _ in range(8)]   # one engine each: like separate worker processes
+    try:
+        def attempt(n: int) -> str:
+            return Credentials(engines[n], cipher).check_password(f"p{n}@example.org", PASSWORD).user_id
+
+        with ThreadPoolExecutor(8) as pool:
+            ids = list(pool.map(attempt, range(8)))
+    finally:
+        for engine in engines:
+            engine.dispose()
+    assert len(set(ids)) == 8

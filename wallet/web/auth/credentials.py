@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 import pyotp
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from ledger.clock import to_us
 from payroll.sealed import FieldCipher
@@ -75,12 +76,20 @@ class Credentials:
         self.clock = clock
         self.hasher = PasswordHasher()
 
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction that takes the write lock first (SQLite: BEGIN IMMEDIATE, see ledger.db), so a
+        read-then-update cannot fail with "database is locked" when another process writes at the same time."""
+        with self.engine.connect().execution_options(ledger_write=True) as conn:
+            with conn.begin():
+                yield conn
+
     def _now_us(self) -> int:
         return to_us(self.clock())
 
     def create(self, user_id: str, login: str, password: str, *, two_factor_required: bool) -> None:
         check_password_strength(password)
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(credential.insert().values(
                 user_id=user_id, login=normalise_login(login), password_hash=self.hasher.hash(password),
                 two_factor_required=two_factor_required, failed_attempts=0, created_us=self._now_us()))
@@ -93,7 +102,7 @@ class Credentials:
     def check_password(self, login: str, password: str) -> PasswordChecked:
         # A failure is recorded in its own committed transaction before the refusal is raised: raising inside
         # the transaction would roll the count back and make the lockout useless.
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             row = conn.execute(credential.select().where(credential.c.login == normalise_login(login))).first()
             if row is not None:
                 self._refuse_if_locked(row)
@@ -118,7 +127,7 @@ class Credentials:
             return False
 
     def check_code(self, user_id: str, code: str) -> None:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             row = conn.execute(credential.select().where(credential.c.user_id == user_id)).first()
             if row is None or not row.totp_secret_sealed:
                 raise SignInRefused()
@@ -146,7 +155,7 @@ class Credentials:
         step = self._matching_step(totp, code)
         if step is None:
             raise SignInRefused("That code is not right. Check the time on your phone and try the newest code.")
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(credential.update().where(credential.c.user_id == user_id).values(
                 totp_secret_sealed=self.cipher.seal(secret), last_totp_step=step, failed_attempts=0,
                 last_sign_in_us=self._now_us()))
@@ -154,7 +163,7 @@ class Credentials:
     def provision_code(self, user_id: str, secret: str) -> None:
         """Store a two-factor secret made elsewhere (demo accounts, an administrator's enrolment)."""
         pyotp.TOTP(secret).now()   # refuses a secret that is not base32
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(credential.update().where(credential.c.user_id == user_id)
                          .values(totp_secret_sealed=self.cipher.seal(secret)))
 
