@@ -153,3 +153,20 @@ def test_pages_reflow_at_320_pixels(browser, server):
         page.goto(server.url + f"/wallets/{w.wallet.id}{path}")
         assert page.evaluate("document.documentElement.scrollWidth") <= 320, path
     context.close()
+
+
+def test_a_new_posting_appears_on_the_real_transactions_page_and_is_announced(page, server):
+    w = server.world
+    sign_in(page, server, "holder")
+    page.goto(f"{server.url}/wallets/{w.wallet.id}/transactions")
+    rows_before = page.locator("#transactions tbody tr").count()
+    from playwright.sync_api import expect
+
+    assert page.locator("#transactions").get_attribute("data-live-url")
+    page.wait_for_timeout(300)   # let the EventSource connect
+    wallets.record_funding(w.uow, w.wallet.id, w.council.id, 43_210, TODAY, actor=SYSTEM, key="council-live")
+    # (The page's strict CSP forbids string-evaluated waits, so wait with locators.)
+    expect(page.locator("#transactions tbody tr")).to_have_count(rows_before + 1, timeout=3_000)
+    assert format_pence(43_210) in page.locator("#transactions tbody tr").first.inner_text()
+    expect(page.locator("#live-status")).to_contain_text("New:", timeout=3_000)
+    assert axe_violations(page) == []

@@ -14,6 +14,7 @@ from wallet.domain.chart import Category
 from wallet.domain.directory import ledger_lines
 from wallet.domain.permissions import Action
 from wallet.web.context import uow, user_id
+from wallet.web.live import feed_position
 from wallet.web.views import UK, wallet_page
 
 bp = Blueprint("wallet_transactions", __name__)
@@ -59,6 +60,8 @@ def transactions(wallet_id: str):
 
     start = _uk_midnight(dates["from"]) if dates["from"] else None
     end = _uk_midnight(dates["to"] + timedelta(days=1)) if dates["to"] else None
+    # Read the live feed's position before the rows: the script skips rows already shown, so nothing is missed.
+    live_after = feed_position(wallet.book)
     lines = ledger_lines(uow(), wallet.id, actor=user_id(), start=start, end=end)
     rows = []
     for line in lines:
@@ -95,5 +98,6 @@ def transactions(wallet_id: str):
                                                   "funder": funder, "direction": direction,
                                                   "category": category, "q": search},
         filtered=bool(kept), directions=DIRECTIONS, categories=list(Category), funder_label=next(
-            (s.label for s in wallet.streams if s.id == funder), None), page="transactions"), \
+            (s.label for s in wallet.streams if s.id == funder), None), page="transactions",
+        live_after=live_after), \
         400 if errors else 200
