@@ -11,8 +11,10 @@ from typing import Any, Mapping
 from flask import Flask
 
 from wallet.config import database_url, secret_key
-from wallet.web import auth, errors, health, security
+from wallet.web import auth, errors, health, observability, security
+from wallet.web import live
 from wallet.web.extensions import csrf, limiter
+from wallet.web.views import access_log as access_log_views, home as home_views, payments as payment_views, sharing as sharing_views, transactions as transaction_views  # noqa: E501
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -36,10 +38,20 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["DATABASE_URL"] = app.config["DATABASE_URL"] or database_url()
     app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or secret_key()
 
+    observability.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(home_views.bp)
+    app.register_blueprint(transaction_views.bp)
+    app.register_blueprint(payment_views.bp)
+    app.register_blueprint(sharing_views.bp)
+    app.register_blueprint(access_log_views.bp)
+    from wallet.web import api, views_exports   # exports and the JSON API (issue 5)
+    app.register_blueprint(views_exports.bp)
+    api.init_app(app)
+    app.register_blueprint(live.bp)
     return app
