@@ -5,8 +5,8 @@ its manifest inside. Every export holds the opening and closing balances, every 
 id, description, reference, funder, category, money in, money out, running balance, the entry's hash) and a
 manifest to check it is complete and unaltered (see ``manifest``).
 
-- ``source``: who may export (``plan_export``: ``Action.EXPORT``, logged) and the lines, read page by page
-  from the ledger's statements inside one read snapshot;
+- ``source``: who may export (``plan_export``: ``Action.EXPORT``, logged) and the lines, streamed by one
+  indexed query per export inside one read snapshot;
 - ``manifest``: the running tally and the manifest built from it;
 - ``writers``: the formats, streamed in constant memory (the PDF is bounded).
 
