@@ -2,6 +2,8 @@
 
     .venv/bin/python -m benchmarks.portal            # 1,000 wallets with 3 years of history (several minutes)
     .venv/bin/python -m benchmarks.portal --quick    # 60 wallets, 1 year, a smaller export: checks it runs
+    .venv/bin/python -m benchmarks.portal --keep     # keep the SQLite file; later runs: --database FILE
+    .venv/bin/python -m benchmarks.portal --postgres postgresql://... --manifest pg.json   # PostgreSQL
 
 What it does:
 1. Builds a SQLite database: wallets opened through the domain service (two funders each), then their
@@ -9,7 +11,11 @@ What it does:
    payments a week), plus one wallet with ``--export-postings`` postings for the export figure.
 2. Starts ``gunicorn -k gthread`` (threads: the live feed holds one per open stream) on 127.0.0.1.
 3. Signs in ``--clients`` holders (50), each of their own wallet, and drives them as threads with
-   ``http.client`` (keep-alive, no pause between requests) over the pages in ``ROUTES`` for ``--seconds``.
+   ``http.client`` (keep-alive) over the pages in ``ROUTES``, twice:
+   - closed loop (``pages_closed_loop_saturation``), for ``--seconds``: no pause, each client sends its next
+     request as soon as the last answer arrives, so the server is saturated and the latency is mostly queueing;
+   - paced (``pages_paced_people``), for ``--paced-seconds``: each client waits ``--pause`` (1 s) ±
+     ``--jitter`` (0.5 s) after each answer, as people reading pages do: about 50 / (1 s + latency) requests/s.
    Pages not in the app yet (404) are left out and listed under ``skipped_routes``.
 4. Meanwhile, a browser-like client holds ``/wallets/<id>/live`` open, and payments are recorded through the
    domain service from this process: the time from the start of each write to its event reaching the
@@ -249,8 +255,8 @@ def summary_ms(values: list[float]) -> dict:
             "p95_ms": round(percentile(values, 95) * 1000, 1), "max_ms": round(max(values) * 1000, 1)}
 
 
-def drive(port: int, people_: list[dict], routes: list[tuple[str, str]], seconds: float) -> tuple[dict, float]:
-    clients = []
+def sign_in_all(port: int, people_: list[dict]) -> tuple[list[tuple[Client, dict]], list[str]]:
+    clients: list[tuple[Client, dict]] = []
     errors: list[str] = []
 
     # One at a time: concurrent sign-ins on SQLite fail ("database is locked": the credential check reads, then
@@ -274,13 +280,25 @@ def drive(port: int, people_: list[dict], routes: list[tuple[str, str]], seconds
         t.start()
     for t in threads:
         t.join()
+    return clients, errors
+
+
+def drive(clients: list[tuple[Client, dict]], routes: list[tuple[str, str]], seconds: float,
+          pause: float = 0.0, jitter: float = 0.0, seed: int = 1) -> tuple[dict, float]:
+    """Each client asks for the routes in turn for ``seconds``. ``pause`` 0: the next request as soon as the
+    last answer arrives (a closed loop: the server at saturation). Otherwise each client waits ``pause`` ±
+    ``jitter`` seconds (uniform) after each answer, as a person reading the page would, and starts at a random
+    moment within the first ``pause`` so that the clients do not arrive in step."""
+    errors: list[str] = []
     timings: dict[str, list[float]] = {name: [] for name, _ in routes}
     stop = time.monotonic() + seconds
     lock = threading.Lock()
 
-    def run(c: Client, p: dict) -> None:
+    def run(c: Client, p: dict, rng: random.Random) -> None:
         i = 0
         mine: dict[str, list[float]] = {name: [] for name, _ in routes}
+        if pause:
+            time.sleep(rng.uniform(0, pause))
         while time.monotonic() < stop:
             name, path = routes[i % len(routes)]
             i += 1
@@ -289,14 +307,17 @@ def drive(port: int, people_: list[dict], routes: list[tuple[str, str]], seconds
             took = time.perf_counter() - t0
             if status != 200:
                 errors.append(f"{name} {status}")
-                continue
-            mine[name].append(took)
+            else:
+                mine[name].append(took)
+            if pause:
+                time.sleep(max(0.0, min(pause + rng.uniform(-jitter, jitter), stop - time.monotonic())))
         with lock:
             for k, v in mine.items():
                 timings[k] += v
 
     started = time.monotonic()
-    workers = [threading.Thread(target=run, args=cp) for cp in clients]
+    workers = [threading.Thread(target=run, args=(c, p, random.Random(seed * 1000 + n)))
+               for n, (c, p) in enumerate(clients)]
     for t in workers:
         t.start()
     for t in workers:
@@ -306,6 +327,8 @@ def drive(port: int, people_: list[dict], routes: list[tuple[str, str]], seconds
     total = sum(len(v) for v in timings.values())
     out["all"] = {**summary_ms([x for v in timings.values() for x in v]), "per_second": round(total / elapsed, 1),
                   "errors": len(errors), "first_errors": errors[:3], "clients": len(clients), "seconds": round(elapsed, 1)}
+    out["load"] = ("closed loop: each client sends its next request as soon as the last answer arrives (saturation)"
+                   if not pause else f"paced: each client waits {pause:g} s ± {jitter:g} s (uniform) after each answer")
     return out, elapsed
 
 
@@ -462,26 +485,40 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=32)
     ap.add_argument("--database", help="reuse a SQLite file built by an earlier run (kept with --keep)")
     ap.add_argument("--keep", action="store_true", help="keep the database and its manifest")
+    ap.add_argument("--postgres", metavar="URL",
+                    help="use this (empty, or built by an earlier run) PostgreSQL database instead of SQLite; "
+                         "the manifest is kept in --manifest")
+    ap.add_argument("--manifest", help="with --postgres: the manifest file (built if missing)")
+    ap.add_argument("--pause", type=float, default=1.0, help="paced run: seconds each client waits between requests")
+    ap.add_argument("--jitter", type=float, default=0.5, help="paced run: ± this many seconds, uniform")
+    ap.add_argument("--paced-seconds", type=float)
+    ap.add_argument("--no-export", action="store_true", help="leave out the export download")
     args = ap.parse_args()
     n_wallets = args.wallets or (60 if args.quick else 1000)
     years = args.years or (1 if args.quick else 3)
     export_postings = args.export_postings or (100_000 if args.quick else 1_000_000)
     seconds = args.seconds or (10 if args.quick else 30)
+    paced_seconds = args.paced_seconds or (15 if args.quick else 40)
 
     workdir = Path(tempfile.mkdtemp(prefix="portal-bench-"))
     env = {"WALLET_SECRET_KEY": "portal-benchmark", "WALLET_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
            "WALLET_RATELIMIT_ENABLED": "false"}
-    if args.database:
-        db_path = Path(args.database)
-        manifest = json.loads(db_path.with_suffix(".json").read_text())
+    if args.postgres:
+        url = args.postgres
+        manifest_path = Path(args.manifest or workdir / "portal-pg.json")
+        db_path = manifest_path
+    else:
+        db_path = Path(args.database) if args.database else workdir / "portal.db"
+        url = f"sqlite:///{db_path}"
+        manifest_path = db_path.with_suffix(".json")
+    if manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text())
         env["WALLET_ENCRYPTION_KEYS"] = manifest["encryption_keys"]
     else:
-        db_path = workdir / "portal.db"
-        manifest = build(f"sqlite:///{db_path}", n_wallets, years, export_postings, seed=5)
+        manifest = build(url, n_wallets, years, export_postings, seed=5)
         manifest["encryption_keys"] = env["WALLET_ENCRYPTION_KEYS"]
         manifest["years"] = years
-        db_path.with_suffix(".json").write_text(json.dumps(manifest))
-    url = f"sqlite:///{db_path}"
+        manifest_path.write_text(json.dumps(manifest))
     env["WALLET_DATABASE_URL"] = url
     people_ = manifest["wallets"][:args.clients]
     make_credentials(url, people_ + [manifest["wallets"][0]], env)
@@ -505,33 +542,47 @@ def main() -> None:
             except Exception as failed:  # reported, not hidden
                 live_result["error"] = repr(failed)
 
+        clients, sign_in_errors = sign_in_all(port, people_)
         live_thread = threading.Thread(target=live_under_load)
         live_thread.start()
-        pages, _ = drive(port, people_, routes, seconds)
+        pages, _ = drive(clients, routes, seconds)
         live_thread.join()
+        pages["all"]["sign_in_errors"] = len(sign_in_errors)
+        paced, _ = drive(clients, routes, paced_seconds, pause=args.pause, jitter=args.jitter)
+        for c, _ in clients:
+            c.conn.close()
         live_idle = measure_live(url, port, people_[-1], posts=10, interval=0.1)
-        export = measure_export(port, manifest["wallets"][0], manifest["big_wallet"], proc.pid,
-                                manifest["big_entries"])
-        if export.get("status") == 404:
-            export = measure_statement(url, manifest["big_wallet"])
+        if args.no_export:
+            export = {"skipped": "--no-export"}
+        else:
+            export = measure_export(port, manifest["wallets"][0], manifest["big_wallet"], proc.pid,
+                                    manifest["big_entries"])
+            if export.get("status") == 404:
+                export = measure_statement(url, manifest["big_wallet"])
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=30)
     result = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
-        "database": {"engine": "sqlite", "wallets": len(manifest["wallets"]), "years_of_history": manifest["years"],
+        "database": {"engine": "postgresql" if args.postgres else "sqlite", "wallets": len(manifest["wallets"]),
+                     "years_of_history": manifest["years"],
                      "entries": manifest["entries"], "export_wallet_entries": manifest["big_entries"],
                      "build_seconds": manifest["build_seconds"]},
         "server": f"gunicorn -k gthread --workers {args.workers} --threads {args.threads}",
         "routes": [name for name, _ in routes], "skipped_routes": skipped,
-        "pages_under_load": pages,
+        "pages_closed_loop_saturation": pages,
+        "pages_paced_people": paced,
         "live_update_under_load": live_result,
         "live_update_idle": live_idle,
         "export": export,
         "targets": {"p95_ms": 100, "live_update_ms": 1000, "export_rows_per_second": 100_000, "export_mib": 200},
     }
     print(json.dumps(result, indent=2))
-    if not args.keep and not args.database:
+    if not args.keep and not args.database and not args.manifest:
         for p in workdir.iterdir():
             p.unlink()
         workdir.rmdir()

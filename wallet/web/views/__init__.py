@@ -7,12 +7,13 @@ the wallet navigation. Money is shown with ``format_pence``; times in UK time.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Callable, TypeVar
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, g
+from flask import Blueprint, abort, g
 
-from wallet.domain.directory import actions_for
-from wallet.domain.errors import WalletError
+from wallet.domain.directory import PageVisit, actions_for
+from wallet.domain.errors import NotFound, PermissionDenied, WalletError
 from wallet.domain.permissions import Action
 from wallet.domain.wallets import Wallet
 from wallet.money import format_pence
@@ -27,6 +28,25 @@ def wallet_page(action: Action, wallet_id: str) -> Wallet:
     g.wallet = wallet
     g.wallet_actions = actions_for(uow(), wallet.id, user_id())
     return wallet
+
+
+T = TypeVar("T")
+
+
+def whole_page(read: Callable[[], T], visit_of: Callable[[T], PageVisit]) -> T:
+    """A page read by one domain call that checks the permission and logs the visit itself, in the same
+    transaction as its figures (``directory.home_page``, ``directory.transactions_page``): an unknown wallet
+    is 404, a refusal 403, and ``g.wallet`` / ``g.wallet_actions`` are set as :func:`wallet_page` sets them."""
+    try:
+        found = read()
+    except NotFound:
+        abort(404)
+    except PermissionDenied:
+        abort(403)
+    visit = visit_of(found)
+    g.wallet = visit.wallet
+    g.wallet_actions = visit.actions
+    return found
 
 
 def may(action: Action) -> bool:

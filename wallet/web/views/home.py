@@ -1,17 +1,19 @@
 """Your wallets, and one wallet's home page: the money there is, what came in and went out this plan period,
-what is waiting and what is expected next, alerts, and two charts (each with its figures as a table)."""
+what is waiting and what is expected next, alerts, and two charts (each with its figures as a table).
+
+The home page is read by ``directory.home_page`` in one call: balances from the account rows, past balances and
+the plan's spending from the ledger's day checkpoints, and the alerts the daily check stored."""
 from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from wallet.domain import alerts as alerts_service
-from wallet.domain.directory import home_figures, visible_wallets
+from wallet.domain.directory import home_page, visible_wallets
 from wallet.domain.permissions import Action
 from wallet.web.context import uow, user_id
-from wallet.web.views import charts, register_helpers, uk_date_text, wallet_page
+from wallet.web.views import charts, register_helpers, uk_date_text, whole_page
 
 bp = Blueprint("wallet_home", __name__)
 ONE_DAY = timedelta(days=1)
@@ -53,9 +55,10 @@ def your_wallets():
 @bp.get("/wallets/<wallet_id>")
 @login_required
 def home(wallet_id: str):
-    wallet = wallet_page(Action.VIEW_BALANCE, wallet_id)
-    figures = home_figures(uow(), wallet.id, actor=user_id())
-    raised = alerts_service.alerts(uow(), wallet.id, actor=user_id())
+    # One transaction: the permission check, the visit's access-log row, the figures and the stored alerts.
+    found = whole_page(lambda: home_page(uow(), wallet_id, actor=user_id(), detail=request.path),
+                       lambda page: page.visit)
+    wallet, figures, raised = found.visit.wallet, found.figures, list(found.alerts)
     plan_chart = None
     if figures.plan is not None and figures.plan.lines:
         plan_chart = charts.plan_chart(

@@ -2,6 +2,8 @@
 in plain words. Filters and search are GET parameters, so a filtered list can be bookmarked or shared.
 
 The table has ``id="transactions"`` and each row ``data-entry-id`` (the ledger entry), for live updates.
+One page of rows is read by ``directory.transactions_page``: filtered and paged in the database, with the
+balance after each row from the ledger's day checkpoints (text search scans the range the other filters leave).
 """
 from __future__ import annotations
 
@@ -11,11 +13,9 @@ from flask import Blueprint, render_template, request, url_for
 from flask_login import login_required
 
 from wallet.domain.chart import Category
-from wallet.domain.directory import ledger_lines
-from wallet.domain.permissions import Action
+from wallet.domain.directory import TransactionFilters, transactions_page
 from wallet.web.context import uow, user_id
-from wallet.web.live import feed_position
-from wallet.web.views import UK, wallet_page
+from wallet.web.views import UK, whole_page
 
 bp = Blueprint("wallet_transactions", __name__)
 PAGE_SIZE = 25
@@ -36,7 +36,6 @@ def _uk_midnight(day: date) -> datetime:
 @bp.get("/wallets/<wallet_id>/transactions")
 @login_required
 def transactions(wallet_id: str):
-    wallet = wallet_page(Action.VIEW_TRANSACTIONS, wallet_id)
     args = request.args
     errors: dict[str, str] = {}
     dates: dict[str, date | None] = {}
@@ -49,42 +48,28 @@ def transactions(wallet_id: str):
     if dates["from"] and dates["to"] and dates["to"] < dates["from"]:
         errors["to"] = "The ‘to’ date must be the same as or after the ‘from’ date"
         dates["to"] = None
-    funder = args.get("funder", "")
-    if funder and funder not in {s.id for s in wallet.streams}:
-        funder = ""
     direction = args.get("direction", "") if args.get("direction", "") in DIRECTIONS else ""
     category = args.get("category", "")
     if category not in {c.value for c in Category}:
         category = ""
     search = args.get("q", "").strip()[:200]
+    try:
+        wanted_page = int(args.get("page", "1"))
+    except ValueError:
+        wanted_page = 1
 
     start = _uk_midnight(dates["from"]) if dates["from"] else None
     end = _uk_midnight(dates["to"] + timedelta(days=1)) if dates["to"] else None
-    # Read the live feed's position before the rows: the script skips rows already shown, so nothing is missed.
-    live_after = feed_position(wallet.book)
-    lines = ledger_lines(uow(), wallet.id, actor=user_id(), start=start, end=end)
-    rows = []
-    for line in lines:
-        if funder:
-            if funder not in line.by_stream:
-                continue
-            amount, balance = line.by_stream[funder]
-        else:
-            amount, balance = line.amount, line.balance
-        if direction == "in" and amount <= 0 or direction == "out" and amount >= 0:
-            continue
-        if category and (line.category is None or line.category.value != category):
-            continue
-        if search and search.lower() not in f"{line.explanation} {line.description}".lower():
-            continue
-        rows.append((line, amount, balance))
-    rows.reverse()   # newest first
-    pages = max(1, (len(rows) + PAGE_SIZE - 1) // PAGE_SIZE)
-    try:
-        page = min(max(1, int(args.get("page", "1"))), pages)
-    except ValueError:
-        page = 1
-    shown = rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    filters = TransactionFilters(start=start, end=end, funder=args.get("funder", ""), direction=direction,
+                                 category=category, search=search)
+    # One transaction: the permission check, the visit's access-log row, the live feed's position (read before
+    # the rows: the script skips rows already shown, so nothing is missed) and one page of rows, paged and
+    # filtered in the database.
+    found = whole_page(lambda: transactions_page(uow(), wallet_id, actor=user_id(), filters=filters,
+                                                 page=wanted_page, page_size=PAGE_SIZE, detail=request.path),
+                       lambda page: page.visit)
+    wallet = found.visit.wallet
+    funder = filters.funder if filters.funder in {s.id for s in wallet.streams} else ""
     kept = {k: v for k, v in {"from": args.get("from", "") if "from" not in errors else "",
                               "to": args.get("to", "") if "to" not in errors else "", "funder": funder,
                               "direction": direction, "category": category, "q": search}.items() if v}
@@ -93,11 +78,11 @@ def transactions(wallet_id: str):
         return url_for("wallet_transactions.transactions", wallet_id=wallet.id, **kept, page=n)
 
     return render_template(
-        "wallet/transactions.html", wallet=wallet, rows=shown, total=len(rows), page_number=page, pages=pages,
-        page_url=page_url, errors=errors, values={"from": args.get("from", ""), "to": args.get("to", ""),
-                                                  "funder": funder, "direction": direction,
-                                                  "category": category, "q": search},
+        "wallet/transactions.html", wallet=wallet, rows=list(found.rows), total=found.total,
+        page_number=found.page, pages=found.pages, page_url=page_url, errors=errors,
+        values={"from": args.get("from", ""), "to": args.get("to", ""), "funder": funder, "direction": direction,
+                "category": category, "q": search},
         filtered=bool(kept), directions=DIRECTIONS, categories=list(Category), funder_label=next(
             (s.label for s in wallet.streams if s.id == funder), None), page="transactions",
-        live_after=live_after), \
+        live_after=found.live_after), \
         400 if errors else 200
