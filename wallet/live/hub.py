@@ -24,6 +24,7 @@ entries at every heartbeat, so a notice lost while the listener reconnects delay
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 import os
 import threading
 import time
@@ -141,7 +142,7 @@ class Hub:
             notifier.stop()
 
 
-class Notifier:
+class Notifier(ABC):
     """Watches the database for new entries and tells the hub. Subclasses: :class:`SqlitePoller`,
     :class:`PostgresListener`."""
 
@@ -194,12 +195,14 @@ class Notifier:
         finally:
             self.close()
 
-    # subclasses
+    # what each kind of notifier does
+    @abstractmethod
     def prepare(self) -> None:
-        raise NotImplementedError
+        """Open what the notifier watches with (a connection, a starting position)."""
 
+    @abstractmethod
     def step(self) -> None:
-        raise NotImplementedError
+        """Wait for news once, and wake the hub when there is some."""
 
     def recover(self) -> None:
         """After a failure: reconnect if needed, and wake everyone to look for what may have been missed."""
