@@ -13,19 +13,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, IntegrityError, InternalError
+from sqlalchemy.exc import IntegrityError, InternalError
 
-from ledger import chain
-from ledger.clock import Clock, IdFactory, SystemClock, US_PER_DAY, day_of, from_us, random_ids, to_us
+from ledger import chain, rawsql
+from ledger.clock import Clock, IdFactory, SystemClock, US_PER_DAY, day_of, from_us, ordered_ids, to_us
 from ledger.db import Database
 from ledger.errors import (
     AccountClosed, AccountConflict, AccountNotEmpty, AlreadyReversed, CurrencyMismatch, ExceedsHold,
-    HoldExpired, HoldNotPending, IdempotencyConflict, InsufficientFunds, IntegrityFault, UnbalancedEntry,
-    UnknownAccount, UnknownEntry, UnknownHold, ValidationError,
+    HoldExpired, HoldNotPending, IdempotencyConflict, InsufficientFunds, IntegrityFault, LedgerError,
+    UnbalancedEntry, UnknownAccount, UnknownEntry, UnknownHold, ValidationError,
 )
+from ledger.group import GroupCommit, Unit
 from ledger.model import (
     Account, AccountSpec, AccountType, Balance, Entry, EntryRequest, Hold, HoldRequest, HoldStatus, Posting,
     Side, StatementLine, StatementPage, check_amount, check_code, check_currency, check_metadata,
@@ -33,6 +34,16 @@ from ledger.model import (
 from ledger.tables import account_day_t, account_t, book_t, entry_t, hold_t, posting_t
 
 _CHUNK = 500
+
+# The balance as of a moment: the closing checkpoint of the last earlier day (one index lookup) plus that
+# day's postings up to the moment (an index range); the same arithmetic as ``Ledger._balance_as_of``.
+_AS_OF = text(
+    "SELECT a.normal_side, "
+    "(SELECT d.closing FROM ledger_account_day d WHERE d.account_id = a.id AND d.day < :day "
+    " ORDER BY d.day DESC LIMIT 1) AS closing, "
+    "(SELECT coalesce(sum(p.amount), 0) FROM ledger_posting p WHERE p.account_id = a.id "
+    " AND p.effective_us >= :day_start AND p.effective_us <= :at) AS same_day "
+    "FROM ledger_account a WHERE a.code = :code")
 
 
 @dataclass
@@ -80,10 +91,18 @@ class _NewEntry:
 
 
 class Ledger:
-    def __init__(self, db: Database | str, clock: Clock | None = None, ids: IdFactory = random_ids):
+    def __init__(self, db: Database | str, clock: Clock | None = None, ids: IdFactory = ordered_ids, *,
+                 group_commit: bool = True):
+        """``group_commit``: concurrent ``post``/``post_batch`` calls from threads sharing this object share
+        one transaction (one leader at a time runs whatever is waiting). Off, every call runs on its own."""
         self.db = db if isinstance(db, Database) else Database(db)
         self.clock = clock or SystemClock()
         self.ids = ids
+        self._group = GroupCommit(self._run_units) if group_commit else None
+
+    def group_commit_stats(self) -> tuple[int, int] | None:
+        """(groups run, writes they held) since this Ledger was made; None without group commit."""
+        return (self._group.transactions, self._group.writes) if self._group is not None else None
 
     # ------------------------------------------------------------------ accounts
     def open_account(self, spec: AccountSpec) -> Account:
@@ -160,7 +179,9 @@ class Ledger:
 
     # ------------------------------------------------------------------ entries
     def post(self, request: EntryRequest) -> Entry:
-        return self.post_batch([request])[0]
+        """Post one entry. Concurrent calls from threads sharing this ``Ledger`` are committed together
+        (see ``ledger.group``); each still gets its own entry or its own refusal."""
+        return self._prepare_and_submit([request])[0]
 
     def transfer(self, key: str, debit: str, credit: str, amount: int, *, currency: str = "GBP",
                  **fields: Any) -> Entry:
@@ -175,16 +196,15 @@ class Ledger:
         """Post many entries in one transaction: all of them, or (on any refusal) none of them."""
         if not requests:
             return []
-        prepared = _dedupe([self._prepare(r) for r in requests])
-        entry_ids = self.db.write(lambda conn: self._post_prepared(conn, prepared))
-        with self.db.read() as conn:
-            by_key = {e.key: e for e in self._load_entries(conn, entry_ids)}
+        entries = self._prepare_and_submit(requests)
+        by_key = {e.key: e for e in entries}
         return [by_key[r.key] for r in requests]
 
     def post_batch_fast(self, requests: Sequence[EntryRequest]) -> int:
         """As ``post_batch`` but returns only how many entries were new, for bulk loads."""
-        prepared = _dedupe([self._prepare(r) for r in requests])
-        return self.db.write(lambda conn: self._post_prepared(conn, prepared, count_only=True))
+        if not requests:
+            return 0
+        return self._prepare_and_submit(requests, count_only=True)
 
     def reverse(self, entry_id: str, key: str, *, actor: str | None = None, description: str | None = None,
                 effective_at: datetime | None = None) -> Entry:
@@ -398,12 +418,12 @@ class Ledger:
         The closing checkpoint of the last earlier day is one index lookup; only that day's postings are
         added, never the whole history.
         """
-        with self.db.read() as conn:
-            acct = conn.execute(select(account_t.c.id, account_t.c.normal_side)
-                                .where(account_t.c.code == code)).first()
-            if acct is None:
-                raise UnknownAccount(code)
-            return self._balance_as_of(conn, acct.id, Side(acct.normal_side).sign, to_us(moment))
+        at_us = to_us(moment)
+        day = day_of(at_us)
+        row = self.db.read_one(_AS_OF, dict(code=code, day=day, day_start=day * US_PER_DAY, at=at_us))
+        if row is None:
+            raise UnknownAccount(code)
+        return int(row.closing or 0) + int(row.same_day) * Side(row.normal_side).sign
 
     def _balance_as_of(self, conn: Connection, account_id: int, sign: int, at_us: int) -> int:
         day = day_of(at_us)
@@ -486,42 +506,153 @@ class Ledger:
             raise ValidationError("a description is at most 500 characters")
         meta = check_metadata(dict(r.metadata))
         eff_us = to_us(r.effective_at) if r.effective_at else None
-        rhash = chain.request_hash({
-            "postings": [[p.account, p.amount, p.currency] for p in r.postings], "description": r.description,
-            "effective": eff_us, "reference": r.reference, "actor": r.actor, "meta": meta, "book": r.book})
+        rhash = chain.entry_request_hash(r.postings, r.description, eff_us, r.reference, r.actor, meta, r.book)
         return _NewEntry(key=r.key, rhash=rhash, postings=tuple(r.postings), description=r.description,
                          effective_us=eff_us, reference=r.reference, actor=r.actor, metadata=meta,
                          book=r.book)
 
-    def _post_prepared(self, conn: Connection, prepared: Sequence[_NewEntry], *, count_only: bool = False,
-                       locked: "_Locked | None" = None) -> Any:
-        prior = self._existing_keys(conn, [p.key for p in prepared])
-        for p in prepared:
-            if p.key in prior:
-                _check_replay(p.key, prior[p.key][1], p.rhash)
-        new = [p for p in prepared if p.key not in prior]
+    # The write path. A caller's entries are a Unit; ``post``, ``post_batch`` and ``post_batch_fast`` hand
+    # their unit to the group commit (or run it at once), which runs units through ``_post_units``.
+    def _prepare_and_submit(self, requests: Sequence[EntryRequest], count_only: bool = False) -> Any:
+        group = self._group
+        if group is None:
+            unit = Unit(_dedupe([self._prepare(r) for r in requests]), count_only)
+            self._run_units([unit])
+            return unit.outcome()
+        group.arrive()
+        try:
+            unit = Unit(_dedupe([self._prepare(r) for r in requests]), count_only)
+        except BaseException:
+            group.leave()
+            raise
+        return group.submit(unit, arrived=True)
+
+    def _run_units(self, units: list[Unit]) -> None:
+        """Run units in one transaction and settle each; never raises (each caller gets its own error)."""
+        if len(units) == 1:
+            unit = units[0]
+            try:
+                unit.settle(None, self.db.write(lambda conn: self._post_units(conn, units, isolate=False))[0][1])
+            except Exception as exc:
+                unit.settle(exc, None)
+            return
+        try:
+            outcomes = self.db.write(lambda conn: self._post_units(conn, units, isolate=True))
+        except Exception:
+            # The database refused the group as a whole (or it could not be written): run every unit alone,
+            # so that the refusal lands on the caller it belongs to.
+            for unit in units:
+                self._run_units([unit])
+            return
+        for unit, (error, result) in zip(units, outcomes):
+            unit.settle(error, result)
+
+    def _post_prepared(self, conn: Connection, prepared: Sequence[_NewEntry], *,
+                       locked: "_Locked | None" = None) -> list[int]:
+        """Post entries inside a transaction the caller has begun (reversals, commits of holds); returns
+        their internal ids."""
+        unit = Unit(list(prepared))
+        self._post_units(conn, [unit], isolate=False, locked=locked, ids_only=True)
+        return unit.result
+
+    def _post_units(self, conn: Connection, units: Sequence[Unit], *, isolate: bool,
+                    locked: "_Locked | None" = None, ids_only: bool = False) -> list[tuple[Any, Any]]:
+        """Write ``units`` in the transaction of ``conn``; returns (error, result) for each.
+
+        ``isolate``: a refused unit is dropped and the others written; otherwise the first refusal is raised
+        (and the caller's transaction rolls back).
+        """
+        txn = rawsql.transaction(conn, self.db.is_postgres, may_begin=locked is None and not ids_only)
+        try:
+            out = self._post_units_in(conn, txn, units, isolate, locked, ids_only)
+        except BaseException:
+            txn.finish(conn, failed=True)
+            raise
+        txn.finish(conn, failed=False)
+        return out
+
+    def _post_units_in(self, conn: Connection, txn: Any, units: Sequence[Unit], isolate: bool,
+                       locked: "_Locked | None", ids_only: bool) -> list[tuple[Any, Any]]:
+        entries = [p for u in units for p in u.entries]
+        have = locked if locked is not None else {}
+        # One step reads the idempotency keys and locks every account (id order), then the books the
+        # entries go to (id order), and allocates the entry ids.
+        found = txn.read_and_lock(
+            keys=list(dict.fromkeys(p.key for p in entries)),
+            codes=sorted({post.account for p in entries for post in p.postings if post.account not in have}),
+            first_codes=sorted({p.postings[0].account for p in entries if not p.book}),
+            named_books=sorted({p.book for p in entries if p.book}),
+            n_ids=len(entries))
+        accts = locked if locked is not None else _Locked()
+        for r in found.accounts:
+            accts[r[1]] = _AccountState(
+                id=r[0], code=r[1], book_id=r[2], sign=1 if r[3] == "debit" else -1, currency=r[4], floor=r[5],
+                status=r[6], balance=r[7], held=r[8], posting_count=r[9], last_day=r[10])
+        books = {r[0]: _BookState(r[0], r[1], r[2], r[3]) for r in found.books}
+        by_code = {b.code: b for b in books.values()}
+        now_us = self._now_us()
+        if locked is None:
+            self._sweep_expired(conn, accts, now_us)
+        writer = _Writer(self, conn, accts, books, txn)
+        ids = iter(found.ids)
+        plans: list[tuple[LedgerError | None, list[Any]]] = []
+        for unit in units:
+            mark = writer.mark(unit, by_code) if isolate else None
+            try:
+                plans.append((None, self._plan(unit, found.prior, writer, accts, books, by_code, ids, now_us)))
+            except LedgerError as exc:
+                if not isolate:
+                    raise
+                writer.rewind(mark)
+                plans.append((exc, []))
+        # Replays answer with the entry first written under their key (read before this write commits).
+        replayed = sorted({r for _, refs in plans for r in refs if isinstance(r, int)})
+        loaded = ({e.key: e for e in self._load_entries(conn, replayed)}
+                  if replayed and not ids_only and not all(u.count_only for u in units) else {})
+        prior_ids = {found.prior[k][0]: k for k in found.prior}
+        writer.flush()
+        out: list[tuple[Any, Any]] = []
+        for unit, (error, refs) in zip(units, plans):
+            if error is not None:
+                out.append((error, None))
+            elif ids_only:
+                unit.settle(None, [r if isinstance(r, int) else writer.written[r][0] for r in refs])
+                out.append((None, unit.result))
+            elif unit.count_only:
+                out.append((None, sum(1 for r in refs if isinstance(r, str) and writer.written[r][1] is unit)))
+            else:
+                out.append((None, [loaded[prior_ids[r]] if isinstance(r, int) else writer.entry(r) for r in refs]))
+        return out
+
+    def _plan(self, unit: Unit, prior: dict[str, tuple[int, str]], writer: "_Writer", accts: "_Locked",
+              books: dict[int, _BookState], by_code: dict[str, _BookState], ids: Any, now_us: int) -> list[Any]:
+        """Check one unit under the locks and add its new entries to the writer. Returns, per entry, the
+        internal id of the entry already written under its key (an int), or its key if new in this write."""
+        refs: list[Any] = []
+        new: list[_NewEntry] = []
+        for p in unit.entries:
+            hit = prior.get(p.key)
+            if hit is not None:
+                _check_replay(p.key, hit[1], p.rhash)
+                refs.append(hit[0])
+            else:
+                earlier = writer.written.get(p.key)
+                if earlier is not None and earlier[2].rhash != p.rhash:
+                    raise IdempotencyConflict(p.key)
+                refs.append(p.key)
+                if earlier is None:
+                    new.append(p)
         if new:
-            codes = sorted({post.account for p in new for post in p.postings})
-            accts = locked if locked is not None else self._lock_accounts(conn, codes)
-            missing = [c for c in codes if c not in accts]
-            if missing:
-                accts.update(self._lock_accounts(conn, missing))
-            book_ids = self._book_ids(conn, new, accts)
-            books = self._lock_books(conn, set(book_ids))
-            now_us = self._now_us()
-            if locked is None:
-                self._sweep_expired(conn, accts, now_us)
-            writer = _Writer(self, conn, accts, books)
-            ids = self._allocate_entry_ids(conn, len(new))
-            for p, entry_id, book_id in zip(new, ids, book_ids):
-                writer.add(entry_id, p, books[book_id], now_us)
-            writer.flush()
-            new_ids = dict(zip((p.key for p in new), ids))
-        else:
-            new_ids = {}
-        if count_only:
-            return len(new)
-        return [prior[p.key][0] if p.key in prior else new_ids[p.key] for p in prepared]
+            for code in sorted({post.account for p in new for post in p.postings}):
+                if code not in accts:
+                    raise UnknownAccount(code)
+            for p in new:
+                if p.book and p.book not in by_code:
+                    raise ValidationError(f"no book {p.book!r}")
+            for p in new:
+                book = by_code[p.book] if p.book else books[accts[p.postings[0].account].book_id]
+                writer.add(next(ids), p, book, now_us, unit)
+        return refs
 
     def _existing_keys(self, conn: Connection, keys: Sequence[str]) -> dict[str, tuple[int, str]]:
         found: dict[str, tuple[int, str]] = {}
@@ -554,23 +685,6 @@ class Ledger:
                 raise UnknownAccount(c)
         return locked
 
-    def _book_ids(self, conn: Connection, new: Sequence[_NewEntry], accts: "_Locked") -> list[int]:
-        named = {p.book for p in new if p.book}
-        by_code = {}
-        if named:
-            by_code = {r.code: r.id for r in conn.execute(
-                select(book_t.c.id, book_t.c.code).where(book_t.c.code.in_(named)))}
-            for code in named - by_code.keys():
-                raise ValidationError(f"no book {code!r}")
-        return [by_code[p.book] if p.book else accts[p.postings[0].account].book_id for p in new]
-
-    def _lock_books(self, conn: Connection, ids: set[int]) -> dict[int, _BookState]:
-        q = (select(book_t.c.id, book_t.c.code, book_t.c.head_hash, book_t.c.entry_count)
-             .where(book_t.c.id.in_(sorted(ids))).order_by(book_t.c.id))
-        if self.db.is_postgres:
-            q = q.with_for_update()
-        return {r.id: _BookState(r.id, r.code, r.head_hash, r.entry_count) for r in conn.execute(q)}
-
     def _ensure_books(self, conn: Connection, codes: set[str], now_us: int) -> dict[str, _BookState]:
         rows = {r.code: r for r in conn.execute(select(book_t).where(book_t.c.code.in_(sorted(codes))))}
         missing = sorted(codes - rows.keys())
@@ -579,14 +693,6 @@ class Ledger:
                                                 created_us=now_us) for c in missing])
             rows = {r.code: r for r in conn.execute(select(book_t).where(book_t.c.code.in_(sorted(codes))))}
         return {c: _BookState(r.id, r.code, r.head_hash, r.entry_count) for c, r in rows.items()}
-
-    def _allocate_entry_ids(self, conn: Connection, n: int) -> list[int]:
-        if self.db.is_postgres:
-            return list(conn.exec_driver_sql(
-                "SELECT nextval('ledger_entry_id_seq') FROM generate_series(1, %(n)s)", {"n": n}).scalars())
-        # SQLite: this transaction holds the database's write lock, so max(id) cannot move under us.
-        top = conn.execute(select(func.coalesce(func.max(entry_t.c.id), 0))).scalar_one()
-        return list(range(top + 1, top + n + 1))
 
     def _sweep_expired(self, conn: Connection, accts: "_Locked", now_us: int) -> None:
         """Release lapsed holds on accounts this transaction already holds locks on (both sides)."""
@@ -695,87 +801,108 @@ class _Locked(dict):
 class _Writer:
     """Collects one transaction's postings, entries and balance changes, then writes them in batches."""
 
-    def __init__(self, ledger: Ledger, conn: Connection, accts: _Locked, books: dict[int, _BookState]):
+    def __init__(self, ledger: Ledger, conn: Connection, accts: _Locked, books: dict[int, _BookState],
+                 txn: Any = None):
         self.ledger, self.conn, self.accts, self.books = ledger, conn, accts, books
-        self.postings: list[dict] = []
-        self.entries: list[dict] = []
-        self.day_rows: list[dict] = []
+        self.txn = txn if txn is not None else rawsql.transaction(conn, ledger.db.is_postgres, may_begin=False)
+        self.postings: list[tuple] = []
+        self.entries: list[tuple] = []
+        # idempotency key -> (entry id, unit, request, uuid, book code, sequence, effective, recorded,
+        #                     previous hash, hash)
+        self.written: dict[str, tuple] = {}
 
-    def add(self, entry_id: int, p: _NewEntry, book: _BookState, now_us: int) -> None:
+    def add(self, entry_id: int, p: _NewEntry, book: _BookState, now_us: int, unit: Any = None) -> None:
         eff_us = p.effective_us if p.effective_us is not None else now_us
-        day = day_of(eff_us)
+        day = eff_us // US_PER_DAY
+        accts, rows = self.accts, self.postings
         hashed = []
         for post in p.postings:
-            a = self.accts[post.account]
-            _check_postable(a, post.currency)
+            a = accts[post.account]
+            if a.status != "open" or a.currency != post.currency:
+                _check_postable(a, post.currency)
             delta = post.amount * a.sign
-            if delta < 0:
+            if delta < 0 and a.floor is not None:
                 _check_floor(a, -delta)
             a.balance += delta
             a.posting_count += 1
             a.touched = True
             a.day_changes.append((day, delta, a.balance))
-            self.postings.append(dict(entry_id=entry_id, account_id=a.id, amount=post.amount,
-                                      currency=post.currency, account_seq=a.posting_count,
-                                      balance_after=a.balance, effective_us=eff_us))
+            rows.append((entry_id, a.id, post.amount, post.currency, a.posting_count, a.balance, eff_us))
             hashed.append((post.account, post.currency, post.amount))
         uuid = self.ledger.ids()
         sequence = book.count + 1
+        reverses = p.reverses[1] if p.reverses else None
+        hold = p.hold[1] if p.hold else None
         digest = chain.entry_hash(
             previous=book.head, book=book.code, sequence=sequence, entry_id=uuid, key=p.key,
             effective_us=eff_us, recorded_us=now_us, description=p.description, reference=p.reference,
-            actor=p.actor, metadata=p.metadata, reverses=p.reverses[1] if p.reverses else None,
-            hold=p.hold[1] if p.hold else None, postings=hashed)
-        self.entries.append(dict(
-            id=entry_id, uuid=uuid, idempotency_key=p.key, request_hash=p.rhash, book_id=book.id,
-            book_seq=sequence, effective_us=eff_us, recorded_us=now_us, description=p.description,
-            reference=p.reference, actor=p.actor, meta=p.metadata,
-            reverses_entry_id=p.reverses[0] if p.reverses else None, hold_id=p.hold[0] if p.hold else None,
-            prev_hash=book.head, hash=digest))
+            actor=p.actor, metadata=p.metadata, reverses=reverses, hold=hold, postings=hashed)
+        self.entries.append((
+            entry_id, uuid, p.key, p.rhash, book.id, sequence, eff_us, now_us, p.description, p.reference,
+            p.actor, chain.canonical(p.metadata) if p.metadata else "{}", p.reverses[0] if p.reverses else None, p.hold[0] if p.hold else None,
+            book.head, digest))
+        self.written[p.key] = (entry_id, unit, p, uuid, book.code, sequence, eff_us, now_us, book.head, digest)
         book.head, book.count, book.touched = digest, sequence, True
 
+    def entry(self, key: str) -> Entry:
+        """The entry written under ``key`` in this transaction, as a reader will see it once committed."""
+        _, _, p, uuid, book, sequence, eff_us, now_us, previous, digest = self.written[key]
+        return Entry(id=uuid, key=p.key, book=book, sequence=sequence, effective_at=from_us(eff_us),
+                     recorded_at=from_us(now_us), description=p.description, reference=p.reference,
+                     actor=p.actor, metadata=p.metadata, postings=tuple(p.postings),
+                     reverses=p.reverses[1] if p.reverses else None, hold=p.hold[1] if p.hold else None,
+                     hash=digest, previous_hash=previous)
+
+    def mark(self, unit: Any, by_code: dict[str, _BookState]) -> tuple:
+        """Where the writer stands before ``unit``, so that a refused unit can be undone in memory."""
+        accts = {}
+        books = {}
+        for p in unit.entries:
+            for post in p.postings:
+                a = self.accts.get(post.account)
+                if a is not None:
+                    accts[a.id] = (a, a.balance, a.posting_count, a.touched, len(a.day_changes))
+            b = by_code.get(p.book) if p.book else None
+            if b is None and not p.book and p.postings[0].account in self.accts:
+                b = self.books.get(self.accts[p.postings[0].account].book_id)
+            if b is not None:
+                books[b.id] = (b, b.head, b.count, b.touched)
+        return len(self.postings), len(self.entries), list(accts.values()), list(books.values()), unit
+
+    def rewind(self, mark: tuple) -> None:
+        n_postings, n_entries, accts, books, unit = mark
+        del self.postings[n_postings:]
+        del self.entries[n_entries:]
+        for a, balance, count, touched, n_changes in accts:
+            a.balance, a.posting_count, a.touched = balance, count, touched
+            del a.day_changes[n_changes:]
+        for b, head, count, touched in books:
+            b.head, b.count, b.touched = head, count, touched
+        for key in [k for k, w in self.written.items() if w[1] is unit]:
+            del self.written[key]
+
     def flush(self) -> None:
-        conn = self.conn
         try:
-            if self.postings:
-                self._insert_rows()
-            touched = [a for a in self.accts.values() if a.touched]
-            if touched:
-                conn.execute(update(account_t).where(account_t.c.id == bindparam("aid")).values(
-                    balance=bindparam("b"), held=bindparam("h"), posting_count=bindparam("n"),
-                    last_day=bindparam("d")), [
-                    dict(aid=a.id, b=a.balance, h=a.held, n=a.posting_count,
-                         d=self._checkpoint(a)) for a in touched])
-            if self.day_rows:
-                conn.execute(self.ledger._day_upsert(), self.day_rows)
-            books = [b for b in self.books.values() if b.touched]
-            if books:
-                conn.execute(update(book_t).where(book_t.c.id == bindparam("bid")).values(
-                    head_hash=bindparam("h"), entry_count=bindparam("n")),
-                    [dict(bid=b.id, h=b.head, n=b.count) for b in books])
-        except (IntegrityError, InternalError) as exc:
+            days: list[tuple] = []
+            accounts = [(a.id, a.balance, a.held, a.posting_count, self._checkpoint(a, days))
+                        for a in self.accts.values() if a.touched]
+            books = [(b.id, b.head, b.count) for b in self.books.values() if b.touched]
+            self.txn.write(rawsql.Rows(self.postings, self.entries, accounts, days, books))
+        except (IntegrityError, InternalError, *self.txn.errors) as exc:
             if _is_key_race(exc, self.ledger.db.is_postgres):
                 raise
             raise IntegrityFault(f"the database refused the write: {_db_message(exc)}") from exc
         for a in self.accts.values():
             a.touched = False
             a.day_changes.clear()
-        self.postings.clear()
-        self.entries.clear()
+        self.postings = []
+        self.entries = []
 
-    def _insert_rows(self) -> None:
-        """Postings, then their entries, as plain driver batches: the hottest statements skip SQLAlchemy's
-        per-row parameter processing (a fifth of a batched write's time)."""
-        mark = "%s" if self.ledger.db.is_postgres else "?"
-        for table, rows in ((posting_t, self.postings), (entry_t, self.entries)):
-            columns = list(rows[0])
-            sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
-                   f"VALUES ({', '.join([mark] * len(columns))})")
-            params = [tuple(chain.canonical(r[c]) if c == "meta" else r[c] for c in columns) for r in rows]
-            self.conn.exec_driver_sql(sql, params)
+    def _checkpoint(self, a: _AccountState, day_rows: list[tuple]) -> int | None:
+        """The end-of-day balances this transaction changed; returns the account's latest day.
 
-    def _checkpoint(self, a: _AccountState) -> int | None:
-        """Write the end-of-day balances this transaction changed; returns the account's latest day."""
+        Closings on or after the account's latest day join ``day_rows`` (written with the postings); a
+        back-dated posting moves every later closing at once, here."""
         conn, last = self.conn, a.last_day
         closing: dict[int, int] = {}
         for day, delta, balance_after in a.day_changes:
@@ -797,7 +924,7 @@ class _Writer:
             conn.execute(update(account_day_t).where(and_(account_day_t.c.account_id == a.id,
                                                           account_day_t.c.day >= day))
                          .values(closing=account_day_t.c.closing + delta))
-        self.day_rows.extend(dict(account_id=a.id, day=d, closing=c) for d, c in closing.items())
+        day_rows.extend([(a.id, d, c) for d, c in closing.items()])
         a.last_day = last
         return last
 
@@ -872,14 +999,14 @@ def _decode_cursor(cursor: str) -> tuple[int, int, int]:
         raise ValidationError("that statement cursor is not valid") from exc
 
 
-def _is_key_race(exc: DBAPIError, postgres: bool) -> bool:
+def _is_key_race(exc: Exception, postgres: bool) -> bool:
     if postgres:
-        return getattr(exc.orig, "sqlstate", None) == "23505"
+        return getattr(getattr(exc, "orig", exc), "sqlstate", None) == "23505"
     return False
 
 
-def _db_message(exc: DBAPIError) -> str:
-    orig = exc.orig
+def _db_message(exc: Exception) -> str:
+    orig = getattr(exc, "orig", exc)
     diag = getattr(orig, "diag", None)
     if diag is not None and getattr(diag, "message_primary", None):
         return diag.message_primary

@@ -86,3 +86,22 @@ def test_eight_workers_on_shared_accounts_respect_floors(pg_cluster, pg_template
     finally:
         db.dispose()
         pg_cluster.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.mark.postgres
+def test_a_write_whose_connection_was_lost_is_retried_on_a_fresh_one(pg_cluster, pg_template):
+    name = "lost_connection"
+    pg_cluster.execute(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
+    db = Database(pg_cluster.url(name), pool_size=1, max_overflow=0)
+    try:
+        book = Ledger(db)
+        open_wallet(book)
+        fund(book, 100)
+        # The server ends every session of this database: the pooled connection is dead, unknown to the pool.
+        pg_cluster.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+        entry = book.transfer("after-the-cut", "w1:wages", "w1:cash", 10)
+        assert entry.sequence == 2 and book.balance("w1:cash").posted == 90
+        assert verify(db).ok
+    finally:
+        db.dispose()
+        pg_cluster.execute(f"DROP DATABASE {name} WITH (FORCE)")

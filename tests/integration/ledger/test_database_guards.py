@@ -80,3 +80,20 @@ def test_resolved_hold_cannot_change(books, db):
     books.release_hold(h.id, "h-release")
     with pytest.raises(DBAPIError, match="resolved once"):
         raw(db, "UPDATE ledger_hold SET status = 'pending'")
+
+
+def test_a_write_the_ledgers_own_checks_miss_is_refused_by_the_database(books, db, monkeypatch):
+    """A bug above the database (here: the checks switched off) meets the guards, and the caller gets
+    IntegrityFault; nothing is written."""
+    import ledger.service as service
+    from ledger.errors import IntegrityFault
+
+    raw(db, "UPDATE ledger_account SET status = 'closed' WHERE code = 'w1:hmrc'")
+    monkeypatch.setattr(service, "_check_postable", lambda account, currency: None)
+    monkeypatch.setattr(service, "_check_floor", lambda account, decrease: None)
+    with pytest.raises(IntegrityFault, match="closed"):
+        books.transfer("to-closed", "w1:hmrc", "w1:cash", 5)
+    with pytest.raises(IntegrityFault):
+        books.transfer("overspend", "w1:wages", "w1:cash", 1_000_000)
+    assert books.entry_by_key("to-closed") is None and books.entry_by_key("overspend") is None
+    assert books.balance("w1:cash").posted == 7_500

@@ -84,7 +84,7 @@ def test_ledger_agrees_with_a_simple_model(database_factory, clock):
             if debit == credit:
                 return None
             key = self.key()
-            self.expire_model({debit, credit})
+            before = self.expire_model({debit, credit})
             if self.fits([(debit, credit, amount)]):
                 e = self.ledger.transfer(key, debit, credit, amount)
                 self.apply(debit, credit, amount)
@@ -93,6 +93,7 @@ def test_ledger_agrees_with_a_simple_model(database_factory, clock):
             try:
                 self.ledger.transfer(key, debit, credit, amount)
             except InsufficientFunds:
+                self.undo_expiry(before)
                 return None
             raise AssertionError("the ledger allowed a transfer the model refuses")
 
@@ -101,7 +102,7 @@ def test_ledger_agrees_with_a_simple_model(database_factory, clock):
             moves = [m for m in moves if m[0] != m[1]]
             if not moves:
                 return
-            self.expire_model({c for m in moves for c in m[:2]})
+            before = self.expire_model({c for m in moves for c in m[:2]})
             requests = [EntryRequest(self.key(), (Posting.debit(d, a), Posting.credit(c, a))) for d, c, a in moves]
             if self.fits(moves):
                 self.ledger.post_batch(requests)
@@ -111,6 +112,7 @@ def test_ledger_agrees_with_a_simple_model(database_factory, clock):
                 try:
                     self.ledger.post_batch(requests)
                 except InsufficientFunds:
+                    self.undo_expiry(before)
                     return
                 raise AssertionError("the ledger allowed a batch the model refuses")
 
@@ -129,13 +131,14 @@ def test_ledger_agrees_with_a_simple_model(database_factory, clock):
                 return None
             expires = self.clock.now() + timedelta(minutes=minutes) if minutes else None
             reserved = self.decreases(debit, credit)
-            self.expire_model({debit, credit})
+            before = self.expire_model({debit, credit})
             ok = all(ACCOUNTS[c][1] is None or self.balance[c] - self.held[c] - amount >= ACCOUNTS[c][1]
                      for c in reserved)
             try:
                 h = self.ledger.hold(HoldRequest(self.key(), debit, credit, amount, expires_at=expires))
             except InsufficientFunds:
                 assert not ok
+                self.undo_expiry(before)
                 return None
             assert ok
             for c in reserved:
@@ -144,7 +147,9 @@ def test_ledger_agrees_with_a_simple_model(database_factory, clock):
             return h.id
 
         def expire_model(self, touched=None):
-            """Lapsed holds expire; a write sweeps those whose two accounts it locks."""
+            """Lapsed holds expire; a write sweeps those whose two accounts it locks. Returns what was there
+            before, for ``undo_expiry``."""
+            before = ({k: list(h) for k, h in self.model_holds.items()}, dict(self.held))
             for h in self.model_holds.values():
                 if touched is not None and not {h[0], h[1]} <= set(touched):
                     continue
@@ -152,6 +157,11 @@ def test_ledger_agrees_with_a_simple_model(database_factory, clock):
                     h[4] = "expired"
                     for c in self.decreases(h[0], h[1]):
                         self.held[c] -= h[2]
+            return before
+
+        def undo_expiry(self, before):
+            """A refused write leaves nothing behind, not even the sweep of lapsed holds it began with."""
+            self.model_holds, self.held = before
 
         @rule(hold=holds, fraction=st.integers(1, 110))
         def commit(self, hold, fraction):
@@ -201,7 +211,7 @@ def test_ledger_agrees_with_a_simple_model(database_factory, clock):
                 return
             e = self.ledger.entry(entry)
             (debit, amount), (credit, _) = [(p.account, p.amount) for p in e.postings]
-            self.expire_model({debit, credit})
+            before = self.expire_model({debit, credit})
             if self.fits([(credit, debit, amount)]):
                 self.ledger.reverse(entry, self.key())
                 self.apply(credit, debit, amount)
@@ -210,6 +220,7 @@ def test_ledger_agrees_with_a_simple_model(database_factory, clock):
                 try:
                     self.ledger.reverse(entry, self.key())
                 except InsufficientFunds:
+                    self.undo_expiry(before)
                     return
                 raise AssertionError("the ledger allowed a reversal the model refuses")
 
