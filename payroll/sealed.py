@@ -51,6 +51,7 @@ class FieldCipher:
                     f"make one with `python -c \"from cryptography.fernet import Fernet; "
                     f"print(Fernet.generate_key().decode())\"`)") from None
         self._fernet = MultiFernet(fernets)
+        self._newest = fernets[0]
         self._fingerprint_keys = [_derive_fingerprint_key(raw) for raw in raw_keys]
 
     @property
@@ -79,6 +80,14 @@ class FieldCipher:
         except InvalidToken:
             raise SealedFieldError(
                 "a sealed field cannot be rotated: none of the configured encryption keys opens it") from None
+
+    def sealed_with_newest(self, token: str) -> bool:
+        """Whether ``token`` opens with the newest key alone: once every token does, older keys can go."""
+        try:
+            self._newest.decrypt(_token_bytes(token))
+        except InvalidToken:
+            return False
+        return True
 
     def fingerprint(self, text: str) -> str:
         """Keyed hash (HMAC-SHA256, hex) of ``text`` under the newest key: equal texts, equal fingerprints."""

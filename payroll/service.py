@@ -718,6 +718,15 @@ class PayrollService:
 
         return self._write(work)
 
+    def sealed_with_older_keys(self) -> int:
+        """How many sealed NI numbers and sets of bank details still need a key other than the newest."""
+        def work(store: PayrollStore) -> int:
+            return sum(1 for row in store.sealed_employee_fields()
+                       for token in (row.nino_sealed, row.bank_sealed)
+                       if token is not None and not self.cipher.sealed_with_newest(token))
+
+        return self._read(work)
+
     # -----------------------------------------------------------------------------------------------------
     # Contracts
 

@@ -8,6 +8,7 @@ import click
 
 from wallet.commands import backup_cmds, db_cmds, hmrc_cmds, ledger_cmds, payroll_cmds, serve_cmds
 from wallet.commands import scheduler_cmds
+from wallet.commands import keys_cmds
 
 
 @click.group(help="Care wallet: personal budgets, payroll and HMRC reporting.")
@@ -28,6 +29,7 @@ cli.add_command(backup_cmds.backup)
 cli.add_command(backup_cmds.restore)
 cli.add_command(serve_cmds.demo_code)
 cli.add_command(scheduler_cmds.scheduler)
+cli.add_command(keys_cmds.keys)
 
 
 def main() -> None:

@@ -34,7 +34,7 @@ def secret_key() -> str:
 
 
 def encryption_keys() -> list[bytes]:
-    """Fernet keys for sealed payroll fields (NI numbers, bank details), newest first.
+    """Fernet keys for sealed fields (NI numbers, bank details, two-factor secrets), newest first.
 
     From WALLET_ENCRYPTION_KEYS (comma-separated); otherwise, for the embedded default, from
     ``instance/encryption.key`` (one key a line, newest first), created once with mode 0600 and reused.
@@ -46,14 +46,19 @@ def encryption_keys() -> list[bytes]:
         if not keys:
             raise ValueError("WALLET_ENCRYPTION_KEYS is set but holds no key")
         return keys
-    DEFAULT_INSTANCE.mkdir(parents=True, exist_ok=True)
-    path = DEFAULT_INSTANCE / "encryption.key"
+    path = key_file()
     if not path.exists():
         _create_key_file(path)
     keys = [line.strip().encode("ascii") for line in path.read_text(encoding="ascii").splitlines() if line.strip()]
     if not keys:
         raise ValueError(f"{path} holds no encryption key")
     return keys
+
+
+def key_file() -> Path:
+    """The embedded default's key file (``wallet keys`` adds and retires keys in it)."""
+    DEFAULT_INSTANCE.mkdir(parents=True, exist_ok=True)
+    return DEFAULT_INSTANCE / "encryption.key"
 
 
 def _create_key_file(path: Path) -> None:
@@ -74,3 +79,10 @@ def _create_key_file(path: Path) -> None:
             pass
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def evidence_dir() -> Path:
+    """Where evidence files (receipts, invoices, timesheets, payslips) are kept, by their SHA-256:
+    ``WALLET_EVIDENCE_DIR``, or ``instance/evidence`` for the embedded default. Back it up with the database."""
+    configured = os.environ.get("WALLET_EVIDENCE_DIR")
+    return Path(configured) if configured else DEFAULT_INSTANCE / "evidence"

@@ -167,6 +167,23 @@ class Credentials:
             conn.execute(credential.update().where(credential.c.user_id == user_id)
                          .values(totp_secret_sealed=self.cipher.seal(secret)))
 
+    def rotate_sealed(self) -> int:
+        """Re-seal every two-factor secret under the newest encryption key; returns how many were re-sealed."""
+        with self._write() as conn:
+            rows = conn.execute(sa.select(credential.c.user_id, credential.c.totp_secret_sealed)
+                                .where(credential.c.totp_secret_sealed.is_not(None))).all()
+            for row in rows:
+                conn.execute(credential.update().where(credential.c.user_id == row.user_id)
+                             .values(totp_secret_sealed=self.cipher.rotate(row.totp_secret_sealed)))
+        return len(rows)
+
+    def sealed_with_older_keys(self) -> int:
+        """How many two-factor secrets still need a key other than the newest."""
+        with self.engine.connect() as conn:
+            tokens = conn.execute(sa.select(credential.c.totp_secret_sealed)
+                                  .where(credential.c.totp_secret_sealed.is_not(None))).scalars().all()
+        return sum(1 for t in tokens if not self.cipher.sealed_with_newest(t))
+
     def current_code(self, login: str) -> str:
         """The code an authenticator would show now: only for demo accounts, so a newcomer can sign in."""
         login = normalise_login(login)
