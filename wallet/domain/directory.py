@@ -32,7 +32,7 @@ from wallet.domain.permissions import (Action, Role, User, can, granted, load_ac
 from wallet.domain.plans import PlanReport, awaiting_approval, current_period, load_lines, plan_figures
 from wallet.domain.plans import _report as plan_report
 from wallet.domain.schedules import Period, funding_dates, period_number, plan_period
-from wallet.domain.tables import (access_log_t, alert_t, funding_stream_t, payee_t, payment_decision_t, payment_request_t,
+from wallet.domain.tables import (alert_t, funding_stream_t, payee_t, payment_decision_t, payment_request_t,
                                   relationship_t, user_t, wallet_t)
 from wallet.domain.unit_of_work import SYSTEM, Tx, UnitOfWork
 from wallet.domain.wallets import Wallet, WalletBalance, balance_of, load_wallet, statement_lines
@@ -468,8 +468,9 @@ def _page(uow: UnitOfWork, work: Callable[[Tx], T]) -> T:
     else waits for it. SQLite has one writer at a time, and a transaction that will write holds that lock
     from its start (``BEGIN IMMEDIATE``), so reading a page inside it would queue every page view in every
     worker behind the one being read. There the reads run in a read transaction (a consistent snapshot, no
-    lock) and the row is then written in a transaction of its own holding the lock only for one INSERT. A
-    refusal is logged either way, as ``UnitOfWork.write`` logs it."""
+    lock) and the row is then written in a short transaction of its own, shared with other visits in the
+    process that end at the same moment (``UnitOfWork.log_visits``). A refusal is logged either way, as
+    ``UnitOfWork.write`` logs it."""
     if uow.db.is_postgres:
         return uow.write(work)
     entries: list[Any] = []
@@ -488,20 +489,10 @@ def _page(uow: UnitOfWork, work: Callable[[Tx], T]) -> T:
             if e.outcome == "done":
                 e.outcome = "denied" if isinstance(exc, PermissionDenied) else "refused"
                 e.detail = f"{e.detail} ({type(exc).__name__}: {exc})"[:500]
-        _log(uow, entries)
+        uow.log_visits(entries)
         raise
-    _log(uow, entries)
+    uow.log_visits(entries)
     return result
-
-
-def _log(uow: UnitOfWork, entries: list[Any]) -> None:
-    """Access-log rows written on their own: one INSERT in one short write transaction."""
-    if not entries:
-        return
-    at_us = to_us(uow.clock.now())
-    uow.db.write(lambda conn: conn.execute(access_log_t.insert(), [
-        dict(wallet_id=e.wallet_id, actor=e.actor, action=e.action, outcome=e.outcome, detail=e.detail, at_us=at_us)
-        for e in entries]))
 
 
 def _account_rows(tx: Tx, codes: Sequence[str]) -> dict[str, Any]:

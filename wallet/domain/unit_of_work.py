@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 from ledger.clock import Clock, IdFactory, SystemClock, random_ids, to_us
 from ledger.db import Database
 from ledger.errors import LedgerError
+from ledger.group import GroupCommit, Unit
 from ledger.service import Ledger
 from wallet.domain.errors import PermissionDenied, UnknownWallet, WalletError
 from wallet.domain.tables import access_log_t, wallet_t
@@ -106,13 +107,39 @@ class UnitOfWork:
         self.ids = ids
         self.ledger = Ledger(self.db, clock=self.clock, ids=self.ids)
         """A ledger of its own transactions, for callers that only read the books."""
+        self._visits = GroupCommit(self._write_visits)
+
+    def _tx(self, conn: Connection) -> Tx:
+        # The transaction is already open: the ledger posts in it, with no group commit of its own.
+        return Tx(conn, Ledger(_BoundDatabase(conn), clock=self.clock, ids=self.ids, group_commit=False),
+                  self.clock, self.ids)
+
+    def log_visits(self, entries: list[_AuditEntry]) -> None:
+        """Write access-log rows in a short transaction of their own, once they are committed.
+
+        Concurrent callers in this process share one transaction (``ledger.group``): on SQLite every write
+        queues for the one write lock and waits for its own durable commit, so a page view each would make
+        page views wait on one another's commits."""
+        if entries:
+            self._visits.submit(Unit(entries))
+
+    def _write_visits(self, units: list[Unit]) -> None:
+        at_us = to_us(self.clock.now())
+        try:
+            self.db.write(lambda conn: _write_audit(conn, [e for u in units for e in u.entries], at_us))
+        except Exception as exc:   # every caller gets the error: the rows were written together or not at all
+            for u in units:
+                u.settle(exc, None)
+            return
+        for u in units:
+            u.settle(None, None)
 
     def write(self, work: Callable[[Tx], T]) -> T:
         """Run ``work`` in one write transaction with its access-log entries; a refusal's entries are kept."""
         attempt: list[Tx] = []
 
         def run(conn: Connection) -> T:
-            tx = Tx(conn, Ledger(_BoundDatabase(conn), clock=self.clock, ids=self.ids), self.clock, self.ids)
+            tx = self._tx(conn)
             attempt[:] = [tx]
             result = work(tx)
             _write_audit(conn, tx.audit_entries, tx.now_us())
@@ -134,7 +161,7 @@ class UnitOfWork:
     def read(self, work: Callable[[Tx], T]) -> T:
         """Run ``work`` in a read transaction: for questions that change nothing and are not logged."""
         with self.db.read() as conn:
-            tx = Tx(conn, Ledger(_BoundDatabase(conn), clock=self.clock, ids=self.ids), self.clock, self.ids)
+            tx = self._tx(conn)
             result = work(tx)
             if tx.audit_entries:
                 raise RuntimeError("a read cannot write to the access log; use UnitOfWork.write")

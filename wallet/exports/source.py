@@ -186,7 +186,7 @@ class Snapshot:
     def __init__(self, conn: Connection, plan: ExportPlan):
         self.conn = conn
         self.plan = plan
-        self.ledger = Ledger(_SnapshotDatabase(conn))
+        self.ledger = Ledger(_SnapshotDatabase(conn), group_commit=False)
         head = conn.execute(select(book_t.c.entry_count, book_t.c.head_hash)
                             .where(book_t.c.code == plan.book)).first()
         self.head = ChainHead(plan.book, head.entry_count if head else 0, head.head_hash if head else "0" * 64)
