@@ -17,6 +17,14 @@ MESSAGES = {
 }
 
 
+def message(error: HTTPException) -> tuple[str, str]:
+    """The page's title and words: ours for the status, unless whoever raised it said something particular."""
+    title, detail = MESSAGES.get(error.code or 500, (error.name, error.description or ""))
+    if error.description and error.description != type(error).description:
+        detail = error.description
+    return title, detail
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
@@ -29,8 +37,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        title, detail = MESSAGES.get(error.code or 500, (error.name, error.description or ""))
-        return _render(error.code or 500, title, detail)
+        return _render(error.code or 500, *message(error))
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

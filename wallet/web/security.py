@@ -4,7 +4,10 @@ No inline script or style anywhere in the templates, so the policy can forbid bo
 """
 from __future__ import annotations
 
-from flask import Flask, Response
+from typing import Any
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import BadRequest
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'none'",
@@ -29,7 +32,32 @@ HEADERS = {
 }
 
 
+NUL_REFUSED = ("Text cannot contain the invisible character NUL (character code 0): remove it and try again. "
+               "Nothing was saved.")
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def refuse_nul_characters() -> None:
+        """No text the service keeps may hold NUL: PostgreSQL cannot store it, and no person types it, so a
+        request carrying one (in the address, the query, a form field or a JSON body) is refused before any
+        view runs."""
+        if "\x00" in request.path or any("\x00" in v for v in request.args.values()) or (
+                request.method not in ("GET", "HEAD") and (
+                    any("\x00" in v for v in request.form.values())
+                    or (request.is_json and _has_nul(request.get_json(silent=True))))):
+            raise BadRequest(NUL_REFUSED)
+
     @app.after_request
     def add_security_headers(response: Response) -> Response:
         for name, value in HEADERS.items():

@@ -20,7 +20,7 @@ from wallet.exports import ExportFormat, plan_export
 from wallet.web.api import schemas as s
 from wallet.web.api.registry import bp, operation
 from wallet.web.context import uow, user_id, wallet_for
-from wallet.web.errors import MESSAGES
+from wallet.web.errors import message
 
 WALLETS, PAYMENTS, ALERTS, EXPORTS, META = "Wallets", "Payment requests", "Alerts", "Exports", "About the API"
 DEFAULT_DAYS = 90
@@ -75,8 +75,7 @@ def _http(exc: HTTPException):
     status = exc.code or 500
     if status == 401:
         return error(401, "Please sign in", "Sign in to the portal first: the API uses the same session.")
-    title, detail = MESSAGES.get(status, (exc.name, exc.description or ""))
-    return error(status, title, detail)
+    return error(status, *message(exc))
 
 
 def _sentence(text: str) -> str:

@@ -26,7 +26,8 @@ class ErrorSchema(Schema):
 
 # ---------------------------------------------------------------------- queries and bodies
 class PageQuery(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    # Bounded so that page x page_size always fits a 64-bit database integer.
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
