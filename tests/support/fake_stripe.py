@@ -13,7 +13,8 @@ header computed as Stripe does (``t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>
 ``authorize`` runs a card payment through a real-time authorisation webhook.
 
 Endpoints: issuing cardholders (create, retrieve), issuing cards (create, retrieve, update), customers (create),
-payment intents (create, retrieve), setup intents (create), balance transactions (list, paginated).
+payment intents (create, retrieve), setup intents (create), balance transactions (list, paginated). Charges and
+card captures and refunds add balance transactions, as they do at Stripe.
 """
 from __future__ import annotations
 
@@ -507,7 +508,24 @@ class FakeStripe:
                 obj["amount_received"] = amount
         self._store(obj)
         if obj["status"] == "succeeded":
+            obj["latest_charge"] = f"ch_for_{obj['id']}"
             self._charge_balance_transaction(obj)
+        return obj
+
+    def succeed_payment_intent(self, payment_intent_id: str) -> dict[str, Any]:
+        """The person confirmed the payment (card) or Bacs collected it: it succeeds, with its charge and
+        balance transaction, as Stripe would report them."""
+        obj = self._get(payment_intent_id, "payment_intent", "payment_intent")
+        if obj["status"] != "succeeded":
+            obj.update({"status": "succeeded", "amount_received": obj["amount"],
+                        "latest_charge": f"ch_for_{obj['id']}"})
+            self._charge_balance_transaction(obj)
+        return obj
+
+    def fail_payment_intent(self, payment_intent_id: str, message: str = "Your card was declined.") -> dict[str, Any]:
+        obj = self._get(payment_intent_id, "payment_intent", "payment_intent")
+        obj.update({"status": "requires_payment_method",
+                    "last_payment_error": {"type": "card_error", "code": "card_declined", "message": message}})
         return obj
 
     def _create_setup_intent(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -684,10 +702,27 @@ class FakeStripe:
                "merchant_amount": -taken, "merchant_currency": "gbp", "merchant_data": auth["merchant_data"],
                "metadata": {}, "type": "capture", "wallet": None}
         self.objects[txn["id"]] = txn
+        self.add_balance_transaction(-taken, type_="issuing_transaction", source=txn["id"],
+                                     reporting_category="issuing_transaction", description="Card payment")
         self.send_event(url, self.event("issuing_transaction.created", txn))
-        auth.update({"status": "closed", "amount": 0, "transactions": [txn]})
+        auth.update({"status": "closed", "amount": 0, "transactions": [*auth.get("transactions", []), txn]})
         self.send_event(url, self.event("issuing_authorization.updated", auth,
                                         previous_attributes={"status": "pending"}))
+        return txn
+
+    def refund(self, url: str, authorization_id: str, amount: int) -> dict[str, Any]:
+        """The merchant gives money back: an issuing.transaction of type refund (positive: money in)."""
+        auth = self._get(authorization_id, "issuing.authorization", "issuing authorization")
+        txn = {"id": self.new_id("ipi"), "object": "issuing.transaction", "amount": amount,
+               "amount_details": {"atm_fee": None, "cashback_amount": 0}, "authorization": authorization_id,
+               "balance_transaction": None, "card": auth["card"]["id"], "cardholder": auth["cardholder"],
+               "created": self.clock(), "currency": "gbp", "dispute": None, "livemode": False,
+               "merchant_amount": amount, "merchant_currency": "gbp", "merchant_data": auth["merchant_data"],
+               "metadata": {}, "type": "refund", "wallet": None}
+        self.objects[txn["id"]] = txn
+        self.add_balance_transaction(amount, type_="issuing_transaction", source=txn["id"],
+                                     reporting_category="issuing_transaction", description="Card refund")
+        self.send_event(url, self.event("issuing_transaction.created", txn))
         return txn
 
     def reverse(self, url: str, authorization_id: str) -> dict[str, Any]:

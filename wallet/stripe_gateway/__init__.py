@@ -18,13 +18,15 @@ from wallet.stripe_gateway.errors import (
     IdempotencyKeyReused, InvalidStripeRequest, PaymentDeclined, StripeAuthenticationFailed, StripeGatewayError,
     StripeObjectNotFound, StripeUnavailable, WebhookRejected, map_stripe_error,
 )
-from wallet.stripe_gateway.ports import CardAccount, CardDirectory, FundsUnavailable, ProcessedEvents, WalletFunds
+from wallet.stripe_gateway.ports import (
+    CardAccount, CardDirectory, DecisionLog, FundsUnavailable, ProcessedEvents, WalletFunds,
+)
 from wallet.stripe_gateway.webhooks import WebhookReceiver, hold_key, verify_event
 
 __all__ = [
     "Address", "AuthorizationRequest", "BalanceTransaction", "CardAccount", "CardControls", "CardDirectory",
-    "Cardholder", "CardholderDetails", "Decision", "FundsUnavailable", "INTERVALS", "IdempotencyKeyReused",
-    "InvalidStripeRequest", "IssuedCard", "PaymentDeclined", "PaymentIntentRef", "ProcessedEvents",
+    "Cardholder", "CardholderDetails", "Decision", "DecisionLog", "FundsUnavailable", "INTERVALS",
+    "IdempotencyKeyReused", "InvalidStripeRequest", "IssuedCard", "PaymentDeclined", "PaymentIntentRef", "ProcessedEvents",
     "SetupIntentRef", "SpendingLimit", "StripeAuthenticationFailed", "StripeConfig", "StripeGateway",
     "StripeGatewayError", "StripeObjectNotFound", "StripeUnavailable", "WalletFunds", "WebhookReceiver",
     "WebhookRejected", "WebhookReply", "authorization_reply", "decide_authorization", "hold_key",

@@ -237,12 +237,13 @@ class StripeGateway:
 
     # ------------------------------------------------------------------ money in
     def create_top_up(self, amount: int, *, wallet_id: str, idempotency_key: str, customer_id: str | None = None,
-                      description: str = "Wallet top-up") -> PaymentIntentRef:
-        """A card payment into the wallet: a PaymentIntent the browser confirms with its client secret."""
+                      description: str = "Wallet top-up", stream_id: str | None = None) -> PaymentIntentRef:
+        """A card payment into the wallet: a PaymentIntent the browser confirms with its client secret.
+        ``stream_id`` names the funding stream the money is posted to when it succeeds."""
         _check_pence(amount)
         params: dict[str, Any] = {
             "amount": amount, "currency": CURRENCY, "payment_method_types": ["card"],
-            "description": description, "metadata": {"wallet_id": wallet_id, "purpose": "top_up"},
+            "description": description, "metadata": _money_in(wallet_id, "top_up", stream_id),
         }
         if customer_id:
             params["customer"] = customer_id
@@ -250,14 +251,15 @@ class StripeGateway:
                                                  _key(idempotency_key))))
 
     def charge_saved_card(self, amount: int, *, customer_id: str, payment_method_id: str, wallet_id: str,
-                          idempotency_key: str, description: str = "Wallet top-up") -> PaymentIntentRef:
+                          idempotency_key: str, description: str = "Wallet top-up",
+                          stream_id: str | None = None) -> PaymentIntentRef:
         """Top up from a card saved earlier (an agreed regular top-up), confirmed here without the person present.
         A decline raises PaymentDeclined."""
         _check_pence(amount)
         params = {"amount": amount, "currency": CURRENCY, "customer": customer_id,
                   "payment_method": payment_method_id, "payment_method_types": ["card"], "confirm": True,
                   "off_session": True, "description": description,
-                  "metadata": {"wallet_id": wallet_id, "purpose": "top_up"}}
+                  "metadata": _money_in(wallet_id, "top_up", stream_id)}
         return _payment_intent(_plain(self._call("take the top-up from the saved card",
                                                  self.v1.payment_intents.create, params, _key(idempotency_key))))
 
@@ -280,13 +282,14 @@ class StripeGateway:
                               mandate=obj.get("mandate"), client_secret=obj.get("client_secret"))
 
     def collect_bacs_debit(self, amount: int, *, customer_id: str, payment_method_id: str, wallet_id: str,
-                           idempotency_key: str, description: str = "Client contribution") -> PaymentIntentRef:
+                           idempotency_key: str, description: str = "Client contribution",
+                           stream_id: str | None = None) -> PaymentIntentRef:
         """Collect a contribution under an existing mandate (Bacs takes about three working days)."""
         _check_pence(amount)
         params = {"amount": amount, "currency": CURRENCY, "customer": customer_id,
                   "payment_method": payment_method_id, "payment_method_types": ["bacs_debit"], "confirm": True,
                   "description": description,
-                  "metadata": {"wallet_id": wallet_id, "purpose": "client_contribution"}}
+                  "metadata": _money_in(wallet_id, "client_contribution", stream_id)}
         return _payment_intent(_plain(self._call("collect a Direct Debit", self.v1.payment_intents.create,
                                                  params, _key(idempotency_key))))
 
@@ -319,6 +322,14 @@ class StripeGateway:
             except StopIteration:
                 return
             yield _balance_transaction(_plain(item))
+
+
+def _money_in(wallet_id: str, purpose: str, stream_id: str | None) -> dict[str, str]:
+    """The metadata that tells the webhook which wallet and funding stream a payment in belongs to."""
+    meta = {"wallet_id": wallet_id, "purpose": purpose}
+    if stream_id:
+        meta["stream_id"] = stream_id
+    return meta
 
 
 def _check_pence(amount: object) -> None:

@@ -3,14 +3,21 @@
 - ``WalletFunds``: a wallet's available money and holds on it (the ledger's two-phase transfers underneath).
 - ``CardDirectory``: which wallet a card spends from, its controls, and what it has spent this period.
 - ``ProcessedEvents``: webhook event ids already handled, with the answer given, so a repeat gets the same answer.
+- ``DecisionLog`` (optional): every card decision with its reason, for the people the wallet belongs to.
+
+``wallet`` here is whatever ``CardDirectory`` names as the card's wallet and ``WalletFunds`` understands: a plain
+wallet id in memory, or the database store's purse (wallet, funding stream and plan category) of the card.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Mapping, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Mapping, Protocol, runtime_checkable
 
 from wallet.stripe_gateway.controls import CardControls
+
+if TYPE_CHECKING:
+    from wallet.stripe_gateway.authorization import AuthorizationRequest, Decision
 
 
 class FundsUnavailable(Exception):
@@ -59,3 +66,10 @@ class ProcessedEvents(Protocol):
     def record(self, event_id: str, event_type: str, reply: bytes) -> bool:
         """Remember that ``event_id`` was processed and what was answered. Return False, changing nothing, if it
         was recorded already (another delivery got there first)."""
+
+
+@runtime_checkable
+class DecisionLog(Protocol):
+    def record(self, request: "AuthorizationRequest", decision: "Decision", account: CardAccount | None,
+               event_id: str | None) -> None:
+        """Keep the decision and its reason (``account`` is None for a card we do not know)."""

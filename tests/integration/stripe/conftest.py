@@ -52,3 +52,24 @@ def endpoint(receiver):
 
     with WebhookEndpoint(handle) as server:
         yield server
+
+
+# ---------------------------------------------------------------- the wallet's database behind the ports
+# The standard test wallet (tests/integration/wallet/conftest.py), on SQLite and PostgreSQL.
+from tests.integration.wallet.conftest import uow, world  # noqa: E402,F401  (fixtures)
+from wallet.stripe_gateway.service import LedgerWebhookReceiver  # noqa: E402
+
+
+@pytest.fixture
+def ledger_receiver(fake, world):
+    return LedgerWebhookReceiver(world.uow, secret=fake.webhook_secret)
+
+
+@pytest.fixture
+def ledger_endpoint(ledger_receiver):
+    def handle(body: bytes, signature: str | None):
+        reply = ledger_receiver.handle(body, signature)
+        return reply.status, dict(reply.headers), reply.body
+
+    with WebhookEndpoint(handle) as server:
+        yield server
