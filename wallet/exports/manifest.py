@@ -10,7 +10,11 @@ One function builds it for every format, from the same running tally the writers
 * ``chain``: the wallet's ledger book when the export began (``head_sequence``, ``head_hash``), and the entry
   of the period recorded last (the highest sequence among the exported lines: ``last_entry_in_period``). Anyone
   with the ledger can check later that the book still has that hash at that sequence (``ledger.verify`` proves
-  the chain up to its head), and every exported line carries its own entry hash.
+  the chain up to its head), and every exported line carries its own entry hash;
+* ``evidence``: how many evidence records (receipts, invoices, timesheets, payslips) the period's entries have.
+  A ZIP holds their listing (``evidence.json``) and the files themselves (``evidence/<sha256>.<ext>``), each in
+  ``files`` with its SHA-256; the JSON bundle holds the listing (``"evidence"``) and its ``listing_sha256``.
+  Each item names its entry, the file's recorded SHA-256 and the evidence record's chain hash.
 """
 from __future__ import annotations
 
@@ -54,7 +58,7 @@ class Tally:
 
 
 def build_manifest(plan: ExportPlan, head: ChainHead, tally: Tally, *,
-                   entries_sha256: str | None = None) -> dict[str, Any]:
+                   entries_sha256: str | None = None, evidence: dict[str, Any] | None = None) -> dict[str, Any]:
     manifest: dict[str, Any] = {
         "manifest_version": MANIFEST_VERSION,
         "export_id": plan.export_id,
@@ -80,6 +84,8 @@ def build_manifest(plan: ExportPlan, head: ChainHead, tally: Tally, *,
                 "id": tally.last_entry_id, "sequence": tally.last_sequence, "hash": tally.last_entry_hash},
         },
     }
+    if evidence is not None:
+        manifest["evidence"] = evidence
     if entries_sha256 is not None:
         manifest["entries_sha256"] = entries_sha256
     else:

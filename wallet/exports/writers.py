@@ -16,6 +16,10 @@
 * PDF: a tagged statement (PDF/UA-1 via ``payroll.rendering.html_to_pdf``: headings, table headers, title and
   language). WeasyPrint lays out the whole document in memory, so a PDF is bounded to ``MAX_PDF_LINES`` lines;
   longer periods are refused with a plain message pointing at CSV or Excel. Sent in a ZIP with its manifest.
+* Evidence for the period's entries (``wallet.evidence``), read in the same snapshot: every ZIP holds the
+  listing ``evidence.json`` and, given the evidence store, the files as ``evidence/<sha256>.<ext>``, streamed in
+  chunks and hashed as they go (a file that no longer matches its recorded SHA-256 is still included, and
+  marked so in the listing); the JSON bundle lists them after its entries.
 
 The writers do not know Flask: they yield ``bytes`` for a streaming response (or a file, or a test).
 """
@@ -33,13 +37,15 @@ from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from ledger.clock import US_PER_DAY
+from ledger.clock import US_PER_DAY, to_us
 
 from ledger.db import Database
 from payroll.rendering import html_to_pdf, render_template
 from wallet.domain.errors import InvalidRequest
 from wallet.exports.manifest import Tally, build_manifest
 from wallet.exports.source import ExportFormat, ExportLine, ExportPlan, Snapshot
+from wallet.evidence.service import ExportedEvidence, evidence_in_period
+from wallet.evidence.storage import EvidenceMissing, EvidenceStore
 
 MAX_PDF_LINES = 5_000
 """WeasyPrint builds the whole document in memory: a PDF statement holds at most this many lines."""
@@ -98,12 +104,13 @@ def file_name(plan: ExportPlan) -> str:
     return plan.file_stem() + (".json" if plan.format is ExportFormat.JSON else f"-{plan.format.value}.zip")
 
 
-def stream_export(db: Database, plan: ExportPlan) -> Iterator[bytes]:
-    """The export's bytes, as they are made. Nothing is read until the first chunk is asked for."""
+def stream_export(db: Database, plan: ExportPlan, *, evidence_store: EvidenceStore | None = None) -> Iterator[bytes]:
+    """The export's bytes, as they are made. Nothing is read until the first chunk is asked for. Without
+    ``evidence_store`` a ZIP lists the evidence but does not hold the files."""
     if plan.format is ExportFormat.CSV:
-        return _zipped(db, plan, "transactions.csv", _write_csv)
+        return _zipped(db, plan, "transactions.csv", _write_csv, evidence_store)
     if plan.format is ExportFormat.XLSX:
-        return _xlsx_zip(db, plan)
+        return _xlsx_zip(db, plan, evidence_store)
     if plan.format is ExportFormat.JSON:
         return _json_bundle(db, plan)
     raise ValueError("a PDF statement is made whole: use pdf_export")
@@ -161,7 +168,8 @@ def _zip_info(name: str, plan: ExportPlan, level: int | None = None) -> zipfile.
 
 
 def _zipped(db: Database, plan: ExportPlan, name: str,
-            write: Callable[[Snapshot, Tally, _HashingMember], Iterator[None]]) -> Iterator[bytes]:
+            write: Callable[[Snapshot, Tally, _HashingMember], Iterator[None]],
+            evidence_store: EvidenceStore | None = None) -> Iterator[bytes]:
     sink = _Sink()
     with Snapshot.open(db, plan) as snap:
         tally = Tally(snap.opening)
@@ -173,8 +181,11 @@ def _zipped(db: Database, plan: ExportPlan, name: str,
                     if chunk:
                         yield chunk
             tally.add_file(name, member.sha.hexdigest(), member.size)
+            summary: dict[str, Any] = {}
+            yield from _zip_evidence(archive, sink, plan, _period_evidence(snap), tally, evidence_store, summary)
             archive.writestr(_zip_info("manifest.json", plan),
-                             json.dumps(build_manifest(plan, snap.head, tally), indent=2, ensure_ascii=False))
+                             json.dumps(build_manifest(plan, snap.head, tally, evidence=summary), indent=2,
+                                        ensure_ascii=False))
         yield sink.drain()
 
 
@@ -326,7 +337,7 @@ def _write_csv(snap: Snapshot, tally: Tally, member: _HashingMember) -> Iterator
 
 
 # ---------------------------------------------------------------------- XLSX
-def _xlsx_zip(db: Database, plan: ExportPlan) -> Iterator[bytes]:
+def _xlsx_zip(db: Database, plan: ExportPlan, evidence_store: EvidenceStore | None = None) -> Iterator[bytes]:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -336,6 +347,7 @@ def _xlsx_zip(db: Database, plan: ExportPlan) -> Iterator[bytes]:
     try:
         with Snapshot.open(db, plan) as snap:
             tally = Tally(snap.opening)
+            found = _period_evidence(snap)
             book = Workbook(write_only=True)
             book.properties.creator = "Care Wallet"
             book.properties.title = f"Statement for {plan.wallet_name}"
@@ -383,8 +395,11 @@ def _xlsx_zip(db: Database, plan: ExportPlan) -> Iterator[bytes]:
                         if out:
                             yield out
             tally.add_file(name, member.sha.hexdigest(), member.size)
+            summary: dict[str, Any] = {}
+            yield from _zip_evidence(archive, sink, plan, found, tally, evidence_store, summary)
             archive.writestr(_zip_info("manifest.json", plan),
-                             json.dumps(build_manifest(plan, snap.head, tally), indent=2, ensure_ascii=False))
+                             json.dumps(build_manifest(plan, snap.head, tally, evidence=summary), indent=2,
+                                        ensure_ascii=False))
         yield sink.drain()
     finally:
         os.unlink(path)
@@ -425,9 +440,14 @@ def _json_bundle(db: Database, plan: ExportPlan) -> Iterator[bytes]:
                 sent += len(parts)
                 parts.clear()
         out = _json_chunk(parts, sha, sent > 0) if parts else b""
-        manifest = build_manifest(plan, snap.head, tally, entries_sha256=sha.hexdigest())
-        yield out + ("\n],\"closing_balance\":%d,\"manifest\":%s}\n" % (tally.closing, canonical(manifest))
-                     ).encode("utf-8")
+        # The evidence listing: one canonical item a line, hashed as the entries are (each followed by a newline).
+        listed = [canonical(e.as_dict()) for e in _period_evidence(snap)]
+        listing_sha = hashlib.sha256("".join(item + "\n" for item in listed).encode("utf-8")).hexdigest()
+        manifest = build_manifest(plan, snap.head, tally, entries_sha256=sha.hexdigest(),
+                                  evidence={"count": len(listed), "listing_sha256": listing_sha,
+                                            "files_included": False})
+        yield out + ("\n],\"closing_balance\":%d,\"evidence\":[%s],\"manifest\":%s}\n" % (
+            tally.closing, ",\n".join(listed), canonical(manifest))).encode("utf-8")
 
 
 def _json_chunk(parts: list[str], sha: Any, after_others: bool) -> bytes:
@@ -461,7 +481,9 @@ def _json_entries(snap: Snapshot, tally: Tally) -> Iterator[str]:
 
 
 # ---------------------------------------------------------------------- PDF (bounded)
-def _bounded(db: Database, plan: ExportPlan, limit: int) -> tuple[list[ExportLine], dict[str, Any], Tally, Any]:
+def _bounded(db: Database, plan: ExportPlan, limit: int,
+             evidence: list[Any] | None = None) -> tuple[list[ExportLine], dict[str, Any], Tally, Any]:
+    """The lines (at most ``limit``); the period's evidence records are appended to ``evidence`` if given."""
     with Snapshot.open(db, plan) as snap:
         tally = Tally(snap.opening)
         lines: list[ExportLine] = []
@@ -469,6 +491,8 @@ def _bounded(db: Database, plan: ExportPlan, limit: int) -> tuple[list[ExportLin
             if len(lines) >= limit:
                 raise TooLargeForPdf(limit)
             lines.append(line)
+        if evidence is not None:
+            evidence.extend(_period_evidence(snap))
         return lines, build_manifest(plan, snap.head, tally), tally, snap.head
 
 
@@ -478,14 +502,69 @@ def statement_html(db: Database, plan: ExportPlan, *, limit: int = MAX_PDF_LINES
     return render_template(_TEMPLATES, "statement.html", plan=plan, lines=lines, m=summary)
 
 
-def pdf_export(db: Database, plan: ExportPlan, *, limit: int = MAX_PDF_LINES) -> bytes:
+def pdf_export(db: Database, plan: ExportPlan, *, limit: int = MAX_PDF_LINES,
+               evidence_store: EvidenceStore | None = None) -> bytes:
     """The statement as a tagged PDF in a ZIP with its manifest. Raises :class:`TooLargeForPdf` past ``limit``."""
-    lines, summary, tally, head = _bounded(db, plan, limit)
+    found: list[Any] = []
+    lines, summary, tally, head = _bounded(db, plan, limit, found)
     pdf = html_to_pdf(render_template(_TEMPLATES, "statement.html", plan=plan, lines=lines, m=summary))
     tally.add_file("statement.pdf", hashlib.sha256(pdf).hexdigest(), len(pdf))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
+    sink = _Sink()
+    parts: list[bytes] = []
+    with zipfile.ZipFile(sink, "w") as archive:
         archive.writestr(_zip_info("statement.pdf", plan), pdf)
+        evidence: dict[str, Any] = {}
+        parts.extend(_zip_evidence(archive, sink, plan, found, tally, evidence_store, evidence))
         archive.writestr(_zip_info("manifest.json", plan),
-                         json.dumps(build_manifest(plan, head, tally), indent=2, ensure_ascii=False))
-    return out.getvalue()
+                         json.dumps(build_manifest(plan, head, tally, evidence=evidence), indent=2,
+                                    ensure_ascii=False))
+    parts.append(sink.drain())
+    return b"".join(parts)
+
+
+# ---------------------------------------------------------------------- evidence
+def _period_evidence(snap: Snapshot) -> list[ExportedEvidence]:
+    """Evidence records of the entries this export holds, read in the export's snapshot."""
+    return evidence_in_period(snap.conn, snap.plan.wallet_id, [snap._cash(s) for s in snap.plan.streams],
+                              to_us(snap.plan.opens_at), to_us(snap.plan.ends_at))
+
+
+def _zip_evidence(archive: zipfile.ZipFile, sink: _Sink, plan: ExportPlan, found: list[ExportedEvidence],
+                  tally: Tally, store: EvidenceStore | None, summary: dict[str, Any]) -> Iterator[bytes]:
+    """Write ``evidence/<sha256>.<ext>`` for each file (once, however many records name it) and the listing
+    ``evidence.json``; each goes into the manifest's ``files``. Fills ``summary`` for the manifest."""
+    summary.update(count=len(found), files_included=store is not None)
+    if not found:
+        return
+    written: dict[str, dict[str, Any]] = {}
+    for item in found:
+        if store is None or item.sha256 in written:
+            continue
+        name = item.archive_name
+        try:
+            handle = store.open(item.sha256)
+        except EvidenceMissing:
+            written[item.sha256] = {"file": None, "file_included": False, "problem": "missing from the store"}
+            continue
+        with handle, archive.open(_zip_info(name, plan, DATA_LEVEL), "w", force_zip64=True) as raw:
+            member = _HashingMember(raw)
+            while chunk := handle.read(_FILE_CHUNK):
+                member.write(chunk)
+                out = sink.drain()
+                if out:
+                    yield out
+        tally.add_file(name, member.sha.hexdigest(), member.size)
+        matches = member.sha.hexdigest() == item.sha256
+        written[item.sha256] = {"file": name, "file_included": True, "matches_record": matches}
+        if not matches:
+            written[item.sha256]["problem"] = "the stored file no longer matches its recorded SHA-256"
+    listing = [{**item.as_dict(), **written.get(item.sha256, {"file": None, "file_included": False})}
+               for item in found]
+    data = json.dumps({"evidence": listing}, indent=2, ensure_ascii=False).encode("utf-8")
+    archive.writestr(_zip_info("evidence.json", plan), data)
+    tally.add_file("evidence.json", hashlib.sha256(data).hexdigest(), len(data))
+    summary.update(listing="evidence.json",
+                   problems=[f"{v['file'] or k}: {v['problem']}" for k, v in written.items() if "problem" in v])
+    out = sink.drain()
+    if out:
+        yield out

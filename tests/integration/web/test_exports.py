@@ -196,7 +196,7 @@ def test_a_pdf_is_bounded_and_says_so(portal, history, monkeypatch):
     from wallet.web import views_exports
 
     real = views_exports.pdf_export
-    monkeypatch.setattr(views_exports, "pdf_export", lambda db, plan: real(db, plan, limit=2))
+    monkeypatch.setattr(views_exports, "pdf_export", lambda db, plan, **more: real(db, plan, limit=2, **more))
     response = _download(portal.client("holder"), history.wallet.id, "pdf")
     assert response.status_code == 400
     page = response.get_data(as_text=True)

@@ -214,6 +214,18 @@ class ExportEntrySchema(Schema):
     entry_hash = fields.String(required=True)
 
 
+class ExportEvidenceSchema(Schema):
+    evidence_id = fields.String(required=True)
+    entry_id = fields.String(required=True, allow_none=True)
+    kind = fields.String(required=True, metadata={"description": "receipt, invoice, timesheet or payslip"})
+    sha256 = fields.String(required=True, metadata={"description": "SHA-256 of the file as it was attached"})
+    media_type = fields.String(required=True)
+    bytes = fields.Integer(required=True)
+    file_name = fields.String(required=True, allow_none=True)
+    attached_at = fields.String(required=True, metadata={"description": "When it was attached (ISO 8601)"})
+    record_hash = fields.String(required=True, metadata={"description": "The evidence record's chain hash"})
+
+
 class ExportBundleSchema(Schema):
     bundle = fields.String(required=True)
     manifest_version = fields.Integer(required=True)
@@ -221,6 +233,9 @@ class ExportBundleSchema(Schema):
     opening_balance = Pence(required=True)
     entries = fields.List(fields.Nested(ExportEntrySchema), required=True)
     closing_balance = Pence(required=True)
+    evidence = fields.List(fields.Nested(ExportEvidenceSchema), required=True, metadata={
+        "description": "Receipts, invoices, timesheets and payslips attached to the period's entries (the files "
+                       "are in the ZIP exports; here their hashes)."})
     manifest = fields.Dict(required=True, metadata={
         "description": "Export id, wallet, funder, period, row count, balances, entries_sha256 and the ledger "
                        "chain hashes (see wallet.exports.manifest)."})
