@@ -8,7 +8,11 @@ import click
 
 from wallet.commands import backup_cmds, db_cmds, hmrc_cmds, ledger_cmds, payroll_cmds, serve_cmds
 from wallet.commands import scheduler_cmds
+from wallet.commands import bank_cmds
+from wallet.commands import evidence_cmds
+from wallet.commands import stripe_cmds
 from wallet.commands import keys_cmds
+from wallet.commands import payment_batch_cmds
 
 
 @click.group(help="Care wallet: personal budgets, payroll and HMRC reporting.")
@@ -29,7 +33,12 @@ cli.add_command(backup_cmds.backup)
 cli.add_command(backup_cmds.restore)
 cli.add_command(serve_cmds.demo_code)
 cli.add_command(scheduler_cmds.scheduler)
+cli.add_command(bank_cmds.bank)
+cli.add_command(bank_cmds.report)
+cli.add_command(evidence_cmds.evidence)
+cli.add_command(stripe_cmds.stripe)
 cli.add_command(keys_cmds.keys)
+cli.add_command(payment_batch_cmds.payments)
 
 
 def main() -> None:

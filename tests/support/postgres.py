@@ -77,7 +77,9 @@ class PostgresCluster:
             conn.execute(sql)
 
     def restart(self) -> None:
-        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "restart")
+        # With its log file named: otherwise the new server keeps this call's output pipe open, and waits on it.
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-l", str(self.base / "server.log"),
+                  "-m", "fast", "-w", "-t", "60", "restart")
 
     def stop(self) -> None:
         try:

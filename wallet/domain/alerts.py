@@ -14,6 +14,8 @@ new period, a new missed date or a new renewal date is a new cause.
   its own date, not the next.
 * ``overspend``: a plan line's actual spending in the current plan period is above its planned amount.
 * ``insurance_renewal``: the wallet's insurance renews within 30 days (or should have already).
+* ``bank_difference``: an imported bank statement's closing balance, allowing for payments not yet through the
+  bank, differs from the books on the same day (raised when the statement is imported, see ``wallet.bank``).
 """
 from __future__ import annotations
 
@@ -44,6 +46,8 @@ class AlertKind(str, enum.Enum):
     MISSED_FUNDING = "missed_funding"
     OVERSPEND = "overspend"
     INSURANCE_RENEWAL = "insurance_renewal"
+    BANK_DIFFERENCE = "bank_difference"
+    """Raised by ``wallet.bank.service`` when a statement's closing balance and the books disagree."""
 
 
 @dataclass(frozen=True)

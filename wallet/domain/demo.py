@@ -14,7 +14,7 @@ from typing import Callable
 
 from ledger.clock import ManualClock
 from payroll.service import PayrollService
-from wallet.domain import alerts, payees, payments, payroll_posting, people, plans, wallets
+from wallet.domain import alerts, payees, payments, payroll_posting, people, personal_assistants, plans, wallets
 from wallet.domain.chart import Category
 from wallet.domain.demo_payroll import demo_payroll, finalised_run
 from wallet.domain.payments import PaymentStatus
@@ -68,6 +68,7 @@ def load_demo_wallets(uow: UnitOfWork, payroll: PayrollService) -> DemoSummary:
         Role.AUDITOR.value: _user(uow, "Ada Lovelace"),
         Role.PAYROLL_ADMIN.value: _user(uow, "Priya Shah", Role.PAYROLL_ADMIN),
         Role.COUNCIL_OFFICER.value: _user(uow, "Tom Hughes", Role.COUNCIL_OFFICER, LEEDS),
+        Role.PERSONAL_ASSISTANT.value: _user(uow, "Jo Smith"),   # Asha's PA, signing in to her own pay
     }
     manager = users[Role.SUPPORT_MANAGER.value]
     appointee = users[Role.APPOINTEE.value]
@@ -97,6 +98,8 @@ def load_demo_wallets(uow: UnitOfWork, payroll: PayrollService) -> DemoSummary:
     people.grant_role(history, asha.id, users[Role.FAMILY_OVERSEER.value], Role.FAMILY_OVERSEER,
                       actor=users["asha"], shares=[Action.VIEW_BALANCE, Action.VIEW_TRANSACTIONS])
     payees.add_payee(history, asha.id, kind="pa", name="Jo Smith", employee_id=asha_payroll.pa_id, actor=manager)
+    personal_assistants.link_personal_assistant(history, payroll, asha.id, users[Role.PERSONAL_ASSISTANT.value],
+                                                asha_payroll.pa_id, actor=SYSTEM)
     leisure = payees.add_payee(history, asha.id, kind="supplier", name="Leeds Leisure", actor=manager)
     taxis = payees.add_payee(history, asha.id, kind="supplier", name="City Cabs", actor=manager)
 
@@ -144,7 +147,8 @@ def load_demo_wallets(uow: UnitOfWork, payroll: PayrollService) -> DemoSummary:
         events.append((moment, fn))
 
     def pay_run(n: int, first: date, payday: date) -> None:
-        run = finalised_run(asha_payroll, n, first, payday, admin=admin, reviewer=manager, holder=users["asha"])
+        run = finalised_run(asha_payroll, n, first, payday, admin=admin, reviewer=manager, holder=users["asha"],
+                            pa=users[Role.PERSONAL_ASSISTANT.value])
         payroll_posting.post_pay_run(history, asha.id, run, actor=admin)
         payroll_posting.settle_pay_run(history, asha.id, run.id, actor=admin, paid_on=payday)
 

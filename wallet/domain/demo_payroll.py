@@ -66,8 +66,9 @@ def _shifts(first: date, n: int) -> tuple[Shift, ...]:
 
 
 def finalised_run(demo: DemoPayroll, n: int, first: date, payday: date, *, admin: str, reviewer: str,
-                  holder: str) -> PayRun:
-    """Period ``n`` (four weeks from ``first``) paid on ``payday``, finalised; the existing run if there is one."""
+                  holder: str, pa: str = "jo.smith") -> PayRun:
+    """Period ``n`` (four weeks from ``first``) paid on ``payday``, finalised; the existing run if there is one.
+    ``pa`` sends the timesheet in (Jo's own sign-in, when she has one)."""
     service = demo.service
     last = first + timedelta(days=27)
     for run in service.list_runs(demo.employer_id, status=PayRunStatus.FINALISED):
@@ -77,8 +78,8 @@ def finalised_run(demo: DemoPayroll, n: int, first: date, payday: date, *, admin
     sheet = next((s for s in sheets if s.status is TimesheetStatus.APPROVED), None)
     if sheet is None:
         sheet = service.save_timesheet(demo.pa_id, period_start=first, period_end=last, shifts=_shifts(first, n),
-                                       actor="jo.smith")
-        service.submit_timesheet(sheet.id, actor="jo.smith")
+                                       actor=pa)
+        service.submit_timesheet(sheet.id, actor=pa)
         service.approve_timesheet(sheet.id, actor=holder)
     run = service.create_pay_run(demo.employer_id, period_start=first, period_end=last, payment_date=payday,
                                  frequency="four_weekly", actor=admin)

@@ -24,6 +24,7 @@ from ledger.tables import account_day_t, account_t, entry_t, hold_t, posting_t
 from wallet.domain.alerts import Alert
 from wallet.domain.alerts import _alert as alert_from_row
 from wallet.domain.chart import Category
+from wallet.domain.dismissals import not_dismissed_by
 from ledger.errors import LedgerError
 from wallet.domain.errors import PermissionDenied, WalletError
 from wallet.domain.payees import PayeeKind
@@ -642,8 +643,10 @@ def home_page(uow: UnitOfWork, wallet_id: str, *, actor: str, detail: str = "",
                    for p in past]
         history.append(BalancePoint(plan_period(wallet.plan_period, wallet.plan_start, n), balance.posted, True))
         expected = _expected(wallet, today)
+        # Alerts nobody put away for the wallet, less those this person dismissed for themselves (same query).
         stored = tuple(alert_from_row(r, row.uuid) for r in tx.conn.execute(
-            select(alert_t).where(and_(alert_t.c.wallet_id == row.id, alert_t.c.dismissed_us.is_(None)))
+            select(alert_t).where(and_(alert_t.c.wallet_id == row.id, alert_t.c.dismissed_us.is_(None),
+                                       not_dismissed_by(actor)))
             .order_by(alert_t.c.id)))
         if not shows:
             return HomePage(visit, HomeFigures(wallet, today, period, balance, expected, tuple(history), False),

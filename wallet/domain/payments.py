@@ -9,7 +9,9 @@ applies (all are stored):
 * ``on_behalf``: asked for by someone other than the holder (an appointee, a support manager);
 * ``new_payee``: the first payment to this payee;
 * ``no_budget_line`` / ``line_exhausted``: outside the plan;
-* ``above_threshold``: more than the wallet's threshold.
+* ``above_threshold``: more than the wallet's threshold;
+* ``invoice_check``: a provider's invoice above the agreed rate or beyond the plan's hours (the caller says so
+  through ``needs_approval``).
 
 While it waits, the money is held in the ledger (a hold debiting ``spend:<category>:<stream>`` and crediting
 ``cash:<stream>``), so it cannot be spent twice and the funder's available balance shows it. Approval (by the
@@ -21,7 +23,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 from sqlalchemy import and_, func, select, update
 
@@ -54,6 +56,8 @@ class ApprovalReason(str, enum.Enum):
     NO_BUDGET_LINE = "no_budget_line"
     LINE_EXHAUSTED = "line_exhausted"
     ABOVE_THRESHOLD = "above_threshold"
+    INVOICE_CHECK = "invoice_check"
+    """A provider's invoice that did not pass its checks (rate, hours, amount: ``wallet.domain.invoices``)."""
 
 
 @dataclass(frozen=True)
@@ -189,9 +193,13 @@ def _choose_funding(tx: Tx, wallet: Wallet, wallet_row: Any, category: Category,
 
 def request_payment(uow: UnitOfWork, wallet_id: str, *, actor: str, payee_id: str, amount: int,
                     category: Category | str, description: str, stream_id: str | None = None,
-                    reference: str | None = None, key: str | None = None) -> PaymentRequest:
+                    reference: str | None = None, key: str | None = None,
+                    needs_approval: Sequence[ApprovalReason] = (),
+                    metadata: Mapping[str, Any] | None = None) -> PaymentRequest:
     """Ask to pay a payee. Paid at once if no approval is needed; otherwise the money is held until a second
-    person decides. ``key`` (the caller's idempotency key) makes a repeat return the first request."""
+    person decides. ``key`` (the caller's idempotency key) makes a repeat return the first request.
+    ``needs_approval``: reasons of the caller's that also make it wait (an invoice's failed checks);
+    ``metadata``: more for the ledger hold or entry's metadata (never replacing the keys set here)."""
     check_pence(amount, "the amount")
     cat = Category(category)
     description = description.strip()
@@ -227,12 +235,13 @@ def request_payment(uow: UnitOfWork, wallet_id: str, *, actor: str, payee_id: st
             reasons.append(ApprovalReason.LINE_EXHAUSTED)
         if amount > wallet.approval_threshold:
             reasons.append(ApprovalReason.ABOVE_THRESHOLD)
+        reasons.extend(ApprovalReason(r) for r in needs_approval if ApprovalReason(r) not in reasons)
 
         request_id = tx.new_id()
         chart = wallet.chart
         ledger_key = f"{wallet.book}:pay:{request_id}"
-        meta = {"wallet": wallet.id, "stream": stream.id, "payment_request": request_id, "payee": payee.uuid,
-                "category": cat.value}
+        meta = {**dict(metadata or {}), "wallet": wallet.id, "stream": stream.id, "payment_request": request_id,
+                "payee": payee.uuid, "category": cat.value}
         text = f"{description} ({payee.name})"[:500]
         hold_id = entry_id = None
         if reasons:

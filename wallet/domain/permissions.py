@@ -35,6 +35,10 @@ class Action(str, enum.Enum):
     VIEW_ACCESS_LOG = "view_access_log"
     MANAGE_WALLET = "manage_wallet"
     """Set up the wallet: funding streams and money received, plan lines, settings, people's roles."""
+    VIEW_PAYSLIPS = "view_payslips"
+    """Payslips of every PA the wallet employs (the employer, and whoever acts for them)."""
+    VIEW_OWN_PAYSLIPS = "view_own_payslips"
+    """A PA's own payslips from the wallet that employs them, and nothing else of the wallet."""
 
 
 class Role(str, enum.Enum):
@@ -44,12 +48,15 @@ class Role(str, enum.Enum):
     FAMILY_OVERSEER = "family_overseer"
     SUPPORT_MANAGER = "support_manager"
     AUDITOR = "auditor"
+    PERSONAL_ASSISTANT = "personal_assistant"
+    """An employee paid through the wallet's payroll, linked to their payroll record (``wallet_pa_link``)."""
     # global staff roles
     PAYROLL_ADMIN = "payroll_admin"
     COUNCIL_OFFICER = "council_officer"
 
 
-WALLET_ROLES = frozenset({Role.HOLDER, Role.APPOINTEE, Role.FAMILY_OVERSEER, Role.SUPPORT_MANAGER, Role.AUDITOR})
+WALLET_ROLES = frozenset({Role.HOLDER, Role.APPOINTEE, Role.FAMILY_OVERSEER, Role.SUPPORT_MANAGER, Role.AUDITOR,
+                          Role.PERSONAL_ASSISTANT})
 STAFF_ROLES = frozenset({Role.PAYROLL_ADMIN, Role.COUNCIL_OFFICER})
 
 A = Action
@@ -58,11 +65,11 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.HOLDER: frozenset({
         A.VIEW_BALANCE, A.VIEW_TRANSACTIONS, A.REQUEST_PAYMENT, A.APPROVE_PAYMENT, A.MANAGE_PAYEES,
         A.SUBMIT_TIMESHEET, A.APPROVE_TIMESHEET, A.EXPORT, A.MANAGE_SHARING, A.VIEW_ACCESS_LOG,
-        A.MANAGE_WALLET}),
+        A.MANAGE_WALLET, A.VIEW_PAYSLIPS}),
     Role.APPOINTEE: frozenset({
         A.VIEW_BALANCE, A.VIEW_TRANSACTIONS, A.REQUEST_PAYMENT, A.APPROVE_PAYMENT, A.MANAGE_PAYEES,
         A.SUBMIT_TIMESHEET, A.APPROVE_TIMESHEET, A.EXPORT, A.MANAGE_SHARING, A.VIEW_ACCESS_LOG,
-        A.MANAGE_WALLET}),
+        A.MANAGE_WALLET, A.VIEW_PAYSLIPS}),
     # Read-only, and only what the holder shared: never able to move money.
     Role.FAMILY_OVERSEER: frozenset({A.VIEW_BALANCE, A.VIEW_TRANSACTIONS}),
     # Staff who help: may ask for payments on the person's behalf, never approve them.
@@ -70,6 +77,8 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         A.VIEW_BALANCE, A.VIEW_TRANSACTIONS, A.REQUEST_PAYMENT, A.MANAGE_PAYEES, A.SUBMIT_TIMESHEET,
         A.EXPORT, A.MANAGE_WALLET}),
     Role.AUDITOR: frozenset({A.EXPORT}),
+    # A PA sends in their own timesheets and reads their own payslips: never the wallet's money.
+    Role.PERSONAL_ASSISTANT: frozenset({A.SUBMIT_TIMESHEET, A.VIEW_OWN_PAYSLIPS}),
     Role.PAYROLL_ADMIN: frozenset({A.VIEW_BALANCE, A.VIEW_TRANSACTIONS, A.RUN_PAYROLL}),
     Role.COUNCIL_OFFICER: frozenset({A.VIEW_BALANCE, A.VIEW_TRANSACTIONS, A.EXPORT}),
 }

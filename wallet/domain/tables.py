@@ -222,3 +222,127 @@ access_log_t = Table(
     _money("at_us"),
     Index("ix_wallet_access_log_wallet_at", "wallet_id", "at_us"),
 )
+
+# Migration 0010_portal: which payroll employee a PA's sign-in is, and who has dismissed which alert.
+pa_link_t = Table(
+    "wallet_pa_link", metadata,
+    _id(),
+    _fk("wallet_id", "wallet_wallet.id"),
+    _fk("user_id", "wallet_user.id"),
+    Column("employee_id", String(64), nullable=False),              # the payroll employee's id
+    Column("linked_by", String(64), nullable=False),
+    _money("linked_us"),
+    UniqueConstraint("wallet_id", "employee_id", name="uq_wallet_pa_link_employee"),
+    Index("ix_wallet_pa_link_user", "user_id", "wallet_id"),
+)
+
+alert_dismissal_t = Table(
+    "wallet_alert_dismissal", metadata,
+    _id(),
+    _fk("alert_id", "wallet_alert.id"),
+    _fk("user_id", "wallet_user.id"),
+    _money("dismissed_us"),
+    UniqueConstraint("alert_id", "user_id", name="uq_wallet_alert_dismissal"),
+)
+
+# Migration 0008_evidence: provider rates and invoices, and evidence attached to entries (append-only).
+provider_rate_t = Table(
+    "wallet_provider_rate", metadata,
+    _id(), _uuid(),
+    _fk("wallet_id", "wallet_wallet.id"),
+    _fk("payee_id", "wallet_payee.id"),
+    _fk("budget_line_id", "wallet_budget_line.id"),
+    _money("hourly_rate"),
+    Column("hours_per_period", String(20), nullable=False),         # decimal text, as payroll keeps hours
+    Column("set_by", String(64), nullable=False),
+    _money("set_us"),
+    UniqueConstraint("payee_id", "budget_line_id", name="uq_wallet_provider_rate"),
+)
+
+invoice_t = Table(
+    "wallet_invoice", metadata,
+    _id(), _uuid(),
+    _fk("wallet_id", "wallet_wallet.id"),
+    _fk("payee_id", "wallet_payee.id"),
+    _fk("budget_line_id", "wallet_budget_line.id"),
+    _fk("payment_request_id", "wallet_payment_request.id"),
+    Column("number", String(100), nullable=False),
+    Column("number_key", String(100), nullable=False),
+    Column("invoice_date", Date, nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("hours", String(20), nullable=False),
+    _money("hourly_rate"),
+    _money("amount"),
+    _money("agreed_rate", nullable=True),
+    Column("allowed_hours", String(20), nullable=True),
+    Column("flags", JSON, nullable=False),
+    Column("recorded_by", String(64), nullable=False),
+    _money("recorded_us"),
+    Column("paid_on", Date, nullable=True),
+    Column("paid_reference", String(100), nullable=True),
+    Column("paid_by", String(64), nullable=True),
+    _money("paid_us", nullable=True),
+    UniqueConstraint("payee_id", "number_key", "amount", name="uq_wallet_invoice_duplicate"),
+    UniqueConstraint("payment_request_id", name="uq_wallet_invoice_payment"),
+    Index("ix_wallet_invoice_wallet", "wallet_id", "id"),
+)
+
+evidence_t = Table(
+    "wallet_evidence", metadata,
+    _id(), _uuid(),
+    _fk("wallet_id", "wallet_wallet.id"),
+    Column("sequence", Integer, nullable=False),
+    Column("entry_id", String(36), nullable=True),
+    _fk("invoice_id", "wallet_invoice.id", nullable=True),
+    Column("kind", String(20), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("media_type", String(40), nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("file_name", String(200), nullable=False),
+    Column("note", String(500), nullable=True),
+    Column("attached_by", String(64), nullable=False),
+    _money("attached_us"),
+    Column("previous_hash", String(64), nullable=False),
+    Column("record_hash", String(64), nullable=False),
+    UniqueConstraint("wallet_id", "sequence", name="uq_wallet_evidence_sequence"),
+    Index("ix_wallet_evidence_entry", "entry_id"),
+    Index("ix_wallet_evidence_invoice", "invoice_id"),
+)
+
+# Migration 0012_payment_batches: bank payments out, each line tied to the payable it settles.
+payment_batch_t = Table(
+    "wallet_payment_batch", metadata,
+    _id(), _uuid(),
+    _fk("wallet_id", "wallet_wallet.id"),
+    Column("status", String(20), nullable=False),                   # created, exported, part_paid, paid
+    Column("created_by", String(64), nullable=False),
+    _money("created_us"),
+    Column("export_format", String(20), nullable=True),
+    Column("export_digest", String(64), nullable=True),             # SHA-256 of the file sent to the bank
+    Column("exported_by", String(64), nullable=True),
+    _money("exported_us", nullable=True),
+    _money("paid_us", nullable=True),
+    Index("ix_wallet_payment_batch_wallet", "wallet_id", "id"),
+)
+
+payment_batch_line_t = Table(
+    "wallet_payment_batch_line", metadata,
+    _id(), _uuid(),
+    _fk("batch_id", "wallet_payment_batch.id"),
+    Column("kind", String(20), nullable=False),                     # net_pay, hmrc, pension, supplier
+    Column("payee_name", String(200), nullable=False),
+    Column("account_masked", String(40), nullable=False),
+    Column("account_sealed", String(500), nullable=False),          # never in clear
+    _money("amount"),
+    Column("reference", String(18), nullable=False),
+    _fk("posting_id", "wallet_pay_run_posting.id", nullable=True),
+    Column("employee_id", String(64), nullable=False),
+    Column("payable_entry_id", String(36), nullable=False),
+    Column("payable_key", String(200), nullable=False),
+    Column("settlement_entry_id", String(36), nullable=True),
+    Column("paid_by", String(64), nullable=True),
+    _money("paid_us", nullable=True),
+    UniqueConstraint("payable_key", name="uq_wallet_payment_batch_line_payable"),
+    Index("ix_wallet_payment_batch_line_batch", "batch_id", "id"),
+)

@@ -19,6 +19,8 @@ What the jobs do, and what they never do:
   before it). These leave notices only: submitting to HMRC or paying needs the employer's credentials and a
   person's decision, so a person does it.
 * ``monthly_statement`` (the 1st, per wallet, for the month before): a notice with the month's figures.
+* ``monthly_report`` (the 1st, per wallet, for the month before): the monthly report kept as sent and a notice
+  for the holder and each appointee (``wallet.reports``).
 * ``data_retention`` (the 1st): reports records older than six years that may be deleted. Deletes nothing.
 
 Pay days: payroll keeps no pay-day calendar, so an employer's pay days are projected from its regular pay runs:
@@ -477,4 +479,18 @@ def default_jobs() -> list[Job]:
             lambda ctx, after, upto: [Occurrence("data_retention", f"data_retention:{d:%Y-%m}", at(d),
                                                  {"day": d.isoformat()}) for d in _months(after, upto)],
             _data_retention),
+        _stripe_reconcile_job(),
+        _monthly_report_job(),
     ]
+
+
+def _monthly_report_job() -> Job:
+    from wallet.reports.jobs import monthly_report_job   # imported late: the reports import this module
+
+    return monthly_report_job()
+
+
+def _stripe_reconcile_job() -> Job:
+    from wallet.stripe_gateway.reconcile import reconcile_job   # due only where Stripe is configured
+
+    return reconcile_job()

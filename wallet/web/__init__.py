@@ -50,8 +50,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(payment_views.bp)
     app.register_blueprint(sharing_views.bp)
     app.register_blueprint(access_log_views.bp)
+    from wallet.web.views import payslips as payslip_views, timesheets as timesheet_views   # PAs' pay
+    app.register_blueprint(timesheet_views.bp)
+    app.register_blueprint(payslip_views.bp)
+    from wallet.web.views import evidence as evidence_views, invoices as invoice_views   # evidence, invoices
+    app.register_blueprint(evidence_views.bp)
+    app.register_blueprint(invoice_views.bp)
+    from wallet.web.views import bank as bank_views, reports as report_views   # bank statements, monthly report
+    app.register_blueprint(bank_views.bp)
+    app.register_blueprint(report_views.bp)
     from wallet.web import api, views_exports   # exports and the JSON API (issue 5)
     app.register_blueprint(views_exports.bp)
     api.init_app(app)
     app.register_blueprint(live.bp)
+    from wallet.stripe_gateway import web as stripe_web   # the Stripe webhook and each wallet's card page
+    stripe_web.init_app(app)
     return app

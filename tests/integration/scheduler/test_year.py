@@ -54,6 +54,7 @@ def test_a_year_of_four_weekly_schedules_runs_each_job_exactly_as_often_as_due(w
         "eps_reminder": 11,           # the 19ths of May 2026 to March 2027
         "hmrc_payment_reminder": 11,  # the 22nds of May 2026 to March 2027
         "monthly_statement": 12,      # April 2026 to March 2027
+        "monthly_report": 12,         # the same months, each sent to the holder and both appointees
         "data_retention": 12,         # the 1sts of May 2026 to April 2027
     }
 
@@ -94,7 +95,9 @@ def test_a_year_of_four_weekly_schedules_runs_each_job_exactly_as_often_as_due(w
     assert statements[0].details == {"month": "2026-04-01", "in": 198_000, "out": 0, "closing": 198_000}
     assert "£1,980.00 came in" in statements[0].message
     assert len(notices(world.uow.db, kind="data_retention")) == 12
-    assert len(notices(world.uow.db)) == 13 + 13 + 11 + 11 + 12 + 12
+    reports = notices(world.uow.db, kind="monthly_report")
+    assert len(reports) == 12 * 3 and reports[0].details["month"] == "2026-04-01"
+    assert len(notices(world.uow.db)) == 13 + 13 + 11 + 11 + 12 + 12 + 12 * 3
 
     # ticking again, or restarting, finds nothing new to do
     assert s.tick().done == []

@@ -14,24 +14,27 @@ from wallet.domain.permissions import Action, Role, User, WalletAccess, allowed,
 from wallet.domain.unit_of_work import SYSTEM
 
 # Columns: view balance, view transactions, request payment, approve payment, manage payees, submit timesheet,
-# approve timesheet, run payroll, export, manage sharing, view access log, manage wallet.
+# approve timesheet, run payroll, export, manage sharing, view access log, manage wallet, view payslips (of every
+# PA), view own payslips (a PA's).
 COLUMNS = [Action.VIEW_BALANCE, Action.VIEW_TRANSACTIONS, Action.REQUEST_PAYMENT, Action.APPROVE_PAYMENT,
            Action.MANAGE_PAYEES, Action.SUBMIT_TIMESHEET, Action.APPROVE_TIMESHEET, Action.RUN_PAYROLL,
-           Action.EXPORT, Action.MANAGE_SHARING, Action.VIEW_ACCESS_LOG, Action.MANAGE_WALLET]
+           Action.EXPORT, Action.MANAGE_SHARING, Action.VIEW_ACCESS_LOG, Action.MANAGE_WALLET, Action.VIEW_PAYSLIPS,
+           Action.VIEW_OWN_PAYSLIPS]
 EXPECTED = """
-                         VB VT RP AP MP ST AT RU EX MS AL MW
-holder                   x  x  x  x  x  x  x  .  x  x  x  x
-appointee                x  x  x  x  x  x  x  .  x  x  x  x
-appointee2               x  x  x  x  x  x  x  .  x  x  x  x
-overseer                 x  x  .  .  .  .  .  .  .  .  .  .
-overseer_balance_only    x  .  .  .  .  .  .  .  .  .  .  .
-overseer_revoked         .  .  .  .  .  .  .  .  .  .  .  .
-manager                  x  x  x  .  x  x  .  .  x  .  .  x
-auditor                  .  .  .  .  .  .  .  .  x  .  .  .
-payroll_admin            x  x  .  .  .  .  .  x  .  .  .  .
-council_officer          x  x  .  .  .  .  .  .  x  .  .  .
-other_council_officer    .  .  .  .  .  .  .  .  .  .  .  .
-stranger                 .  .  .  .  .  .  .  .  .  .  .  .
+                         VB VT RP AP MP ST AT RU EX MS AL MW VP VO
+holder                   x  x  x  x  x  x  x  .  x  x  x  x  x  .
+appointee                x  x  x  x  x  x  x  .  x  x  x  x  x  .
+appointee2               x  x  x  x  x  x  x  .  x  x  x  x  x  .
+overseer                 x  x  .  .  .  .  .  .  .  .  .  .  .  .
+overseer_balance_only    x  .  .  .  .  .  .  .  .  .  .  .  .  .
+overseer_revoked         .  .  .  .  .  .  .  .  .  .  .  .  .  .
+manager                  x  x  x  .  x  x  .  .  x  .  .  x  .  .
+auditor                  .  .  .  .  .  .  .  .  x  .  .  .  .  .
+payroll_admin            x  x  .  .  .  .  .  x  .  .  .  .  .  .
+council_officer          x  x  .  .  .  .  .  .  x  .  .  .  .  .
+other_council_officer    .  .  .  .  .  .  .  .  .  .  .  .  .  .
+stranger                 .  .  .  .  .  .  .  .  .  .  .  .  .  .
+personal_assistant       .  .  .  .  .  x  .  .  .  .  .  .  .  x
 """
 
 
@@ -52,6 +55,8 @@ def everyone(world):
     people.grant_role(uow, w.id, users["overseer_revoked"], Role.FAMILY_OVERSEER, actor=holder,
                       shares=[Action.VIEW_BALANCE, Action.VIEW_TRANSACTIONS])
     people.revoke_role(uow, w.id, users["overseer_revoked"], Role.FAMILY_OVERSEER, actor=holder)
+    users["personal_assistant"] = people.create_user(uow, name="Jo Smith", email="jo@example.org").id
+    people.grant_role(uow, w.id, users["personal_assistant"], Role.PERSONAL_ASSISTANT, actor=SYSTEM)
     return users
 
 

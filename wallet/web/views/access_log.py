@@ -21,10 +21,13 @@ ACTION_WORDS = {
     "approve_timesheet": "Approved a timesheet", "run_payroll": "Ran payroll", "export": "Downloaded records",
     "manage_sharing": "Looked at or changed sharing", "view_access_log": "Looked at this access log",
     "manage_wallet": "Changed the wallet's set-up", "open_wallet": "Opened the wallet",
+    "view_payslips": "Looked at payslips", "view_own_payslips": "Looked at their own payslips",
+    "dismiss_alert": "Dismissed an alert", "view_timesheets": "Looked at timesheets",
 }
 PAGE_WORDS = {"": "home page", "transactions": "transactions page", "payments": "payments page",
               "payments/new": "payment request form", "approvals": "approvals page", "sharing": "sharing page",
-              "access-log": "access log page"}
+              "access-log": "access log page", "timesheets": "timesheets page",
+              "timesheets/new": "timesheet form", "payslips": "payslips page"}
 OUTCOME_WORDS = {"done": "Done", "denied": "Not allowed", "refused": "Could not be done"}
 
 

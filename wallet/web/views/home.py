@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from wallet.domain.directory import home_page, visible_wallets
+from wallet.domain.dismissals import dismiss_for_me
+from wallet.domain.errors import NotFound, PermissionDenied
 from wallet.domain.permissions import Action
 from wallet.web.context import uow, user_id
 from wallet.web.views import charts, register_helpers, uk_date_text, whole_page
@@ -21,7 +23,7 @@ register_helpers(bp)
 
 ROLE_WORDS = {"holder": "your own wallet", "appointee": "you are the appointee",
               "family_overseer": "shared with you by the family", "support_manager": "you help manage it",
-              "auditor": "you audit it"}
+              "auditor": "you audit it", "personal_assistant": "you work here as a personal assistant"}
 
 
 def landing(listing) -> str | None:
@@ -30,6 +32,10 @@ def landing(listing) -> str | None:
         return url_for("wallet_home.home", wallet_id=listing.id)
     if Action.VIEW_TRANSACTIONS in listing.actions:
         return url_for("wallet_transactions.transactions", wallet_id=listing.id)
+    if Action.SUBMIT_TIMESHEET in listing.actions:   # a PA: their timesheets, nothing of the money
+        return url_for("wallet_timesheets.timesheets", wallet_id=listing.id)
+    if Action.VIEW_OWN_PAYSLIPS in listing.actions:
+        return url_for("wallet_payslips.payslips", wallet_id=listing.id)
     return None
 
 
@@ -74,3 +80,18 @@ def home(wallet_id: str):
     return render_template("wallet/home.html", wallet=wallet, f=figures, alerts=raised, plan_chart=plan_chart,
                            history_chart=history_chart, page="home", last_day=figures.period.end - ONE_DAY,
                            one_day=ONE_DAY)
+
+
+@bp.post("/wallets/<wallet_id>/alerts/<alert_id>/dismiss")
+@login_required
+def dismiss_alert(wallet_id: str, alert_id: str):
+    """Put an alert away for this person only (see ``wallet.domain.dismissals`` for when it comes back)."""
+    try:
+        dismiss_for_me(uow(), wallet_id, alert_id, actor=user_id())
+    except NotFound:
+        abort(404)
+    except PermissionDenied:
+        abort(403)
+    flash("Dismissed: you will not see that alert again. If the same thing happens in a later plan period, "
+          "you will see a new alert.", "success")
+    return redirect(url_for("wallet_home.home", wallet_id=wallet_id))

@@ -35,6 +35,7 @@ def reason_words(reason: str, threshold: int) -> str:
         "no_budget_line": "the support plan has no budget line for it",
         "line_exhausted": "the budget line does not have enough left this plan period",
         "above_threshold": f"it is more than {format_pence(threshold)}",
+        "invoice_check": "the invoice is above the agreed rate or beyond the hours in the plan",
     }.get(reason, reason.replace("_", " "))
 
 
@@ -48,7 +49,8 @@ def _words(wallet):
 def payments(wallet_id: str):
     wallet = wallet_page(Action.VIEW_TRANSACTIONS, wallet_id)
     views = payment_views(uow(), wallet.id, actor=user_id())
-    return render_template("wallet/payments.html", wallet=wallet, requests=views, page="payments", **_words(wallet))
+    return render_template("wallet/payments.html", wallet=wallet, requests=views, page="payments", me=user_id(),
+                           **_words(wallet))
 
 
 # ---------------------------------------------------------------------- asking for a payment
@@ -185,3 +187,28 @@ def reject(wallet_id: str, request_id: str):
         flash(f"Rejected: the payment of {format_pence(made.amount)} will not be made, and the money is free "
               "to spend again.", "success")
     return redirect(url_for("wallet_payments.approvals", wallet_id=wallet.id))
+
+
+# ---------------------------------------------------------------------- withdrawing one's own request
+@bp.post("/wallets/<wallet_id>/payments/<request_id>/withdraw")
+@login_required
+def withdraw(wallet_id: str, request_id: str):
+    """The person who asked takes back a request still waiting: the money kept back is free again, and the
+    request leaves the approvers' inbox (``payments.withdraw_payment`` releases the ledger hold)."""
+    wallet = wallet_page(Action.REQUEST_PAYMENT, wallet_id)
+    _request_of(wallet, request_id)
+    try:
+        made = payment_service.withdraw_payment(uow(), request_id, actor=user_id())
+    except RequestNotPending as refused:
+        flash(f"This payment was already dealt with: it is {STATUS_WORDS.get(refused.status, refused.status).lower()}.",
+              "error")
+    except PermissionDenied:
+        abort(403)
+    except UnknownPaymentRequest:
+        abort(404)
+    except WalletError as refused:
+        flash(plain(refused), "error")
+    else:
+        flash(f"Withdrawn: your request to pay {format_pence(made.amount)} will not be made, and the money kept "
+              "back for it is free to spend again.", "success")
+    return redirect(url_for("wallet_payments.payments", wallet_id=wallet.id))

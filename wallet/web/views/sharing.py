@@ -16,7 +16,8 @@ bp = Blueprint("wallet_sharing", __name__)
 
 ROLE_WORDS = {Role.HOLDER: "Budget holder", Role.APPOINTEE: "Appointee (acts for the budget holder)",
               Role.FAMILY_OVERSEER: "Family member who can look", Role.SUPPORT_MANAGER: "Support organisation",
-              Role.AUDITOR: "Auditor"}
+              Role.AUDITOR: "Auditor",
+              Role.PERSONAL_ASSISTANT: "Personal assistant (sees only their own timesheets and payslips)"}
 SHARE_WORDS = {Action.VIEW_BALANCE: "the balance", Action.VIEW_TRANSACTIONS: "the transactions"}
 
 
