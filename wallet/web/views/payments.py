@@ -197,18 +197,8 @@ def withdraw(wallet_id: str, request_id: str):
     request leaves the approvers' inbox (``payments.withdraw_payment`` releases the ledger hold)."""
     wallet = wallet_page(Action.REQUEST_PAYMENT, wallet_id)
     _request_of(wallet, request_id)
-    try:
-        made = payment_service.withdraw_payment(uow(), request_id, actor=user_id())
-    except RequestNotPending as refused:
-        flash(f"This payment was already dealt with: it is {STATUS_WORDS.get(refused.status, refused.status).lower()}.",
-              "error")
-    except PermissionDenied:
-        abort(403)
-    except UnknownPaymentRequest:
-        abort(404)
-    except WalletError as refused:
-        flash(plain(refused), "error")
-    else:
+    made = _decide(wallet, request_id, lambda: payment_service.withdraw_payment(uow(), request_id, actor=user_id()))
+    if made is not None:
         flash(f"Withdrawn: your request to pay {format_pence(made.amount)} will not be made, and the money kept "
               "back for it is free to spend again.", "success")
     return redirect(url_for("wallet_payments.payments", wallet_id=wallet.id))

@@ -392,35 +392,34 @@ def _refusal_words(refused: Exception) -> str:
     return plain(refused) if isinstance(refused, WalletError) else _sentence(str(refused)) + "."
 
 
-@bp.post("/wallets/<wallet_id>/timesheets/<timesheet_id>/send")
-@login_required
-def send(wallet_id: str, timesheet_id: str):
+def _act(work, done: str) -> bool:
+    """Run one step on a timesheet; its refusal, in the payroll's own words, or ``done`` goes to the page."""
     try:
-        pas.submit_timesheet(uow(), payroll(), wallet_id, timesheet_id, actor=user_id())
+        work()
     except NotFound:
         abort(404)
     except PermissionDenied:
         abort(403)
     except (PayrollError, WalletError) as refused:
         flash(_refusal_words(refused), "error")
-    else:
-        flash("The timesheet has been sent for approval.", "success")
+        return False
+    flash(done, "success")
+    return True
+
+
+@bp.post("/wallets/<wallet_id>/timesheets/<timesheet_id>/send")
+@login_required
+def send(wallet_id: str, timesheet_id: str):
+    _act(lambda: pas.submit_timesheet(uow(), payroll(), wallet_id, timesheet_id, actor=user_id()),
+         "The timesheet has been sent for approval.")
     return redirect(url_for("wallet_timesheets.timesheet", wallet_id=wallet_id, timesheet_id=timesheet_id))
 
 
 @bp.post("/wallets/<wallet_id>/timesheets/<timesheet_id>/approve")
 @login_required
 def approve(wallet_id: str, timesheet_id: str):
-    try:
-        pas.decide_timesheet(uow(), payroll(), wallet_id, timesheet_id, actor=user_id(), approve=True)
-    except NotFound:
-        abort(404)
-    except PermissionDenied:
-        abort(403)
-    except (PayrollError, WalletError) as refused:
-        flash(_refusal_words(refused), "error")
-    else:
-        flash("Approved: these hours will be paid in the next pay run.", "success")
+    _act(lambda: pas.decide_timesheet(uow(), payroll(), wallet_id, timesheet_id, actor=user_id(), approve=True),
+         "Approved: these hours will be paid in the next pay run.")
     return redirect(url_for("wallet_timesheets.timesheets", wallet_id=wallet_id))
 
 
@@ -435,15 +434,8 @@ def reject(wallet_id: str, timesheet_id: str):
         if not scope.may_decide_for(sheet.employee_id):
             abort(403)
         return _detail(scope, sheet, employee, errors={"reason": problem}, reason=reason, status=400)
-    try:
-        pas.decide_timesheet(uow(), payroll(), wallet_id, timesheet_id, actor=user_id(), approve=False,
-                             reason=reason)
-    except NotFound:
-        abort(404)
-    except PermissionDenied:
-        abort(403)
-    except (PayrollError, WalletError) as refused:
-        flash(_refusal_words(refused), "error")
+    if not _act(lambda: pas.decide_timesheet(uow(), payroll(), wallet_id, timesheet_id, actor=user_id(),
+                                             approve=False, reason=reason),
+                "The timesheet has been sent back with your reason. The PA can change it and send it again."):
         return redirect(url_for("wallet_timesheets.timesheet", wallet_id=wallet_id, timesheet_id=timesheet_id))
-    flash("The timesheet has been sent back with your reason. The PA can change it and send it again.", "success")
     return redirect(url_for("wallet_timesheets.timesheets", wallet_id=wallet_id))
