@@ -57,6 +57,20 @@ class PostgresCluster:
     def start(self) -> "PostgresCluster":
         self._run(str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
                   "-E", "UTF8", "--locale=C", "--no-sync")
+        return self._serve()
+
+    def follow(self, primary: "PostgresCluster") -> "PostgresCluster":
+        """Start as a hot standby of ``primary``: a base backup, then streaming replication (read-only)."""
+        self._run(str(self.bin_dir / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
+                  "-D", str(self.data), "-R", "-X", "stream", "--checkpoint=fast", "--no-sync")
+        return self._serve()
+
+    def query(self, sql: str) -> object:
+        """The first value of the first row of ``sql``, run on the ``postgres`` database."""
+        with self._connect() as conn:
+            return conn.execute(sql).fetchone()[0]
+
+    def _serve(self) -> "PostgresCluster":
         options = [f"-p {self.port}", "-c listen_addresses=127.0.0.1", f"-k {self.base}",
                    "-c max_connections=200", "-c shared_buffers=256MB"]
         if not self.durable:
@@ -70,11 +84,13 @@ class PostgresCluster:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
     def execute(self, sql: str) -> None:
+        with self._connect() as conn:
+            conn.execute(sql)
+
+    def _connect(self):
         import psycopg
 
-        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres",
-                             autocommit=True) as conn:
-            conn.execute(sql)
+        return psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True)
 
     def restart(self) -> None:
         # With its log file named: otherwise the new server keeps this call's output pipe open, and waits on it.

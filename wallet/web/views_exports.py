@@ -22,7 +22,7 @@ from wallet.exports import (MAX_PDF_LINES, ExportFormat, TooLargeForPdf, content
                             plan_export, stream_export)
 from wallet.exports.source import check_period
 from wallet.web.context import uow, user_id, wallet_for
-from wallet.web.db import database
+from wallet.web.db import export_database
 from wallet.web.views.evidence import evidence_store
 
 bp = Blueprint("exports", __name__)
@@ -108,7 +108,7 @@ def download(wallet_id: str):
     headers = {"Content-Disposition": f'attachment; filename="{file_name(plan)}"', "X-Export-Id": plan.export_id}
     if plan.format is ExportFormat.PDF:
         try:
-            body = pdf_export(database(), plan, evidence_store=evidence_store())
+            body = pdf_export(export_database(), plan, evidence_store=evidence_store())
         except TooLargeForPdf as refused:
             return _page(_wallet(wallet_id), values, {"format": _sentence(refused)}, 400)
         return Response(body, mimetype=content_type(plan.format), headers=headers)
@@ -117,7 +117,7 @@ def download(wallet_id: str):
 
 def export_response(plan: Any, headers: dict[str, str]) -> Response:
     """A streamed download: the first bytes leave as soon as the first lines are read."""
-    response = Response(stream_export(database(), plan, evidence_store=evidence_store()),
+    response = Response(stream_export(export_database(), plan, evidence_store=evidence_store()),
                         mimetype=content_type(plan.format), headers=headers, direct_passthrough=True)
     response.headers["X-Accel-Buffering"] = "no"    # a proxy in front must pass the stream on, not buffer it
     return response
