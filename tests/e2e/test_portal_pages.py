@@ -170,3 +170,25 @@ def test_a_new_posting_appears_on_the_real_transactions_page_and_is_announced(pa
     assert format_pence(43_210) in page.locator("#transactions tbody tr").first.inner_text()
     expect(page.locator("#live-status")).to_contain_text("New:", timeout=3_000)
     assert axe_violations(page) == []
+
+
+def test_export_a_statement_and_check_it_against_the_books(page, server, tmp_path):
+    """The holder downloads a PDF statement from the export form by keyboard; the file is the ZIP the
+    independent reader accepts, and it agrees with the ledger."""
+    from tests.support.export_reader import check_against_ledger, read_export
+
+    w = server.world
+    sign_in(page, server, "holder")
+    page.get_by_role("navigation", name="Wallet").get_by_role("link", name="Download records").click()
+    assert page.get_by_role("heading", level=1).count() == 1
+    assert axe_violations(page) == []
+    page.get_by_label("PDF statement (in a ZIP file with its manifest)").check()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download").press("Enter")
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.suffix == ".zip"
+    export = read_export(saved.read_bytes(), "pdf")
+    assert export.ok, export.problems
+    assert export.manifest["wallet"]["id"] == w.wallet.id and export.manifest["row_count"] >= 1
+    assert check_against_ledger(export, w.uow.db) == []
