@@ -57,9 +57,10 @@ def serve(ctx: click.Context, host: str, port: int, no_demo: bool, prepare_only:
 def _print_logins(logins, password: str) -> None:
     click.echo(f"\nSign in at the portal as any of these people; the password is: {password}")
     width = max(len(l.email) for l in logins)
+    role_width = max(len(l.role) for l in logins)
     for login in logins:
         code = "  + code: .venv/bin/wallet demo-code " + login.email if login.two_factor else ""
-        click.echo(f"  {login.role.replace('_', ' '):<16} {login.email:<{width}}{code}")
+        click.echo(f"  {login.role.replace('_', ' '):<{role_width}} {login.email:<{width}}{code}")
 
 
 @click.command("demo-code", help="Print the current two-step sign-in code of a demo account.")
