@@ -54,6 +54,7 @@ from wallet.domain.tables import payment_request_t, wallet_t
 from wallet.domain.unit_of_work import SYSTEM, UnitOfWork
 
 FUNDING = 10_000_000                  # £100,000 each, so a long run never runs a wallet dry
+KEEP_ALIVE_MARGIN = 20.0   # seconds; gunicorn is started with --keep-alive 30
 SMALL, LARGE = (500, 20_000), (25_001, 60_000)   # pence: under the default £250 threshold, and over it
 
 
@@ -110,6 +111,7 @@ class Person(Client):
         self.role = role
         self.token = ""
         self.stop_at = 0.0     # monotonic time the run ends: a live feed is not held open past it
+        self.last_used = time.monotonic()
 
     def sign_in_with_code(self, email: str, secret: str) -> None:
         status, page = self.request("GET", "/sign-in")
@@ -127,12 +129,30 @@ class Person(Client):
         status, page = self.request("GET", f"/wallets/{self.who['wallet']}")
         self.token = re.search(rb'name="csrf-token" content="([^"]+)"', page).group(1).decode()
 
+    def _fresh(self) -> None:
+        """Open a new connection when this one has idled near the server's keep-alive limit (30 s), as browsers
+        do: the server may have closed it, and a POST sent on a closed connection cannot safely be resent."""
+        if time.monotonic() - self.last_used > KEEP_ALIVE_MARGIN:
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+
+    def request(self, method: str, path: str, body: str | None = None) -> tuple[int, bytes]:
+        self._fresh()
+        try:
+            return super().request(method, path, body)
+        finally:
+            self.last_used = time.monotonic()
+
     def api(self, method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
+        """A JSON API call. Resent once on a new connection if the old one failed, but only when that is safe:
+        a GET, or a POST carrying an idempotency key (the server answers a repeat with the first result)."""
+        self._fresh()
         headers = {"Cookie": self.cookie, "Accept": "application/json"}
         data = None
         if body is not None:
             headers.update({"Content-Type": "application/json", "X-CSRFToken": self.token})
             data = json.dumps(body)
+        may_resend = method == "GET" or (body is not None and "key" in body)
         for attempt in (1, 2):
             try:
                 self.conn.request(method, "/api/v1" + path, body=data, headers=headers)
@@ -141,8 +161,10 @@ class Person(Client):
             except (http.client.HTTPException, OSError):
                 self.conn.close()
                 self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-                if attempt == 2 or method != "GET":
+                if attempt == 2 or not may_resend:
                     raise
+            finally:
+                self.last_used = time.monotonic()
         raise AssertionError("unreachable")
 
 
@@ -354,11 +376,16 @@ def check_books(url: str, made: list[dict], tally: Tally, env: dict) -> dict:
             problems.append(f"wallet {w['wallet']}: {council.posted} in the books; {w['posted_before']} before "
                             f"less {paid} paid in the run is {w['posted_before'] - paid}")
     db.dispose()
-    counts: dict[str, int] = {}
-    for r in rows:
-        counts[r.status] = counts.get(r.status, 0) + 1
+    counts = _count(r.status for r in rows)
     return {"ledger_verify": (verify.stdout or verify.stderr).strip(), "ledger_verify_ok": verify.returncode == 0,
             "payment_requests": counts, "problems": problems[:20], "problem_count": len(problems)}
+
+
+def _count(names) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for name in names:
+        out[name] = out.get(name, 0) + 1
+    return out
 
 
 def summary(values: list[float]) -> dict:
@@ -422,6 +449,7 @@ def run(url: str, *, clients: int, seconds: float, workers: int = 2, threads: in
         "actions": actions, "actions_per_second": round(actions / elapsed, 1),
         "errors": len(tally.errors), "error_rate": f"{len(tally.errors) / max(actions, 1):.4%}",
         "first_errors": tally.errors[:5],
+        "errors_by_action": _count(e.split(":", 1)[0] for e in tally.errors),
         "latency": {"all": summary(everything) if everything else {},
                     **{name: summary(v) for name, v in sorted(tally.timings.items())}},
         "live": {"events_received": tally.live_events, "seconds_connected": round(tally.live_seconds)},
