@@ -9,17 +9,19 @@ the same key with the same parameters replays the first answer (``Idempotent-Rep
 parameters it is an ``idempotency_error``.
 
 It also plays Stripe's side of webhooks: ``send_event`` posts an event to a URL with a ``Stripe-Signature``
-header computed as Stripe does (``t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<payload>")>``), and
+header made by Stripe's own signing code (``stripe.WebhookSignature.generate_signature_header``), and
 ``authorize`` runs a card payment through a real-time authorisation webhook.
 
 Endpoints: issuing cardholders (create, retrieve), issuing cards (create, retrieve, update), customers (create),
-payment intents (create, retrieve), setup intents (create), balance transactions (list, paginated). Charges and
-card captures and refunds add balance transactions, as they do at Stripe.
+payment intents (create, retrieve), setup intents (create, retrieve with ``expand[]=payment_method``, confirm
+with Bacs details, which makes a payment method and a mandate), payment methods and mandates (retrieve), balance
+transactions (list, paginated, ``expand[]=data.source``). Charges, refunds, disputes and card captures and
+refunds add balance transactions, as they do at Stripe; ``revoke_mandate``, ``refund_charge``, ``dispute`` and
+``close_dispute`` play the bank's, the payer's and Stripe's parts.
 """
 from __future__ import annotations
 
 import hashlib
-import hmac
 import itertools
 import json
 import re
@@ -32,6 +34,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
+
+import stripe
 
 API_VERSION = "2026-10-28.endive"
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
@@ -181,6 +185,7 @@ class FakeStripe:
         self._ids = itertools.count(1)
         self._idempotent: dict[str, tuple[str, str, dict[str, Any], int, dict[str, Any]]] = {}
         self._failures: list[StripeHTTPError] = []
+        self._pm_mandates: dict[str, str] = {}
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -309,6 +314,10 @@ class FakeStripe:
             ("POST", r"/v1/payment_intents", self._create_payment_intent),
             ("GET", r"/v1/payment_intents/(?P<id>[^/]+)", self._retrieve("payment_intent", "payment_intent")),
             ("POST", r"/v1/setup_intents", self._create_setup_intent),
+            ("GET", r"/v1/setup_intents/(?P<id>[^/]+)", self._retrieve_setup_intent),
+            ("POST", r"/v1/setup_intents/(?P<id>[^/]+)/confirm", self._confirm_setup_intent),
+            ("GET", r"/v1/payment_methods/(?P<id>[^/]+)", self._retrieve("payment_method", "PaymentMethod")),
+            ("GET", r"/v1/mandates/(?P<id>[^/]+)", self._retrieve("mandate", "mandate")),
             ("GET", r"/v1/balance_transactions", self._list_balance_transactions),
         ]
         for verb, pattern, fn in routes:
@@ -502,6 +511,9 @@ class FakeStripe:
                     raise StripeHTTPError(400, "invalid_request_error",
                                           "A customer is required to confirm a bacs_debit PaymentIntent.",
                                           "parameter_missing", "customer")
+                self._check_bacs_mandate(method, params.get("mandate"))
+                obj["mandate"] = params.get("mandate") or None
+                obj["off_session"] = _bool(params.get("off_session"))
                 obj["status"] = "processing"
             else:
                 obj["status"] = "succeeded"
@@ -528,6 +540,123 @@ class FakeStripe:
                     "last_payment_error": {"type": "card_error", "code": "card_declined", "message": message}})
         return obj
 
+    def _check_bacs_mandate(self, method: str, mandate_id: str | None) -> None:
+        """A known Bacs payment method may only be debited under its mandate while that is active."""
+        pm = self.objects.get(method)
+        if pm is None or pm.get("object") != "payment_method":
+            return
+        if pm.get("type") != "bacs_debit":
+            raise StripeHTTPError(400, "invalid_request_error", "The PaymentMethod is not a bacs_debit method.",
+                                  "payment_intent_invalid_parameter", "payment_method")
+        mandate = self.objects.get(mandate_id or self._pm_mandates.get(method) or "")
+        if mandate is None or mandate.get("payment_method") != method:
+            raise StripeHTTPError(400, "invalid_request_error", "No mandate for this PaymentMethod.",
+                                  "resource_missing", "mandate")
+        if mandate["status"] != "active":
+            raise StripeHTTPError(400, "invalid_request_error", "The mandate for this PaymentMethod is not active.",
+                                  "payment_method_unactivated", "mandate")
+
+    def _retrieve_setup_intent(self, params: dict[str, Any], id: str) -> dict[str, Any]:  # noqa: A002
+        obj = self._get(id, "setup_intent", "setup_intent")
+        if "payment_method" in _list(params.get("expand"), "expand") and obj.get("payment_method"):
+            return {**obj, "payment_method": self.objects[obj["payment_method"]]}
+        return obj
+
+    def _confirm_setup_intent(self, params: dict[str, Any], id: str) -> dict[str, Any]:  # noqa: A002
+        """The person gives their bank details and accepts the Direct Debit guarantee: a payment method and an
+        active mandate are made and the setup intent succeeds."""
+        obj = self._get(id, "setup_intent", "setup_intent")
+        if obj["status"] == "succeeded":
+            return obj
+        data = params.get("payment_method_data") or {}
+        bacs = data.get("bacs_debit") or {}
+        sort_code = str(_required(bacs, "sort_code", "payment_method_data[bacs_debit][sort_code]"))
+        account = str(_required(bacs, "account_number", "payment_method_data[bacs_debit][account_number]"))
+        if not re.fullmatch(r"\d{6}", sort_code) or not re.fullmatch(r"\d{8}", account):
+            raise StripeHTTPError(400, "invalid_request_error", "Your bank details are invalid.",
+                                  "invalid_bank_account", "payment_method_data[bacs_debit]")
+        pm = {"id": self.new_id("pm"), "object": "payment_method", "created": self.clock(), "livemode": False,
+              "customer": obj["customer"], "metadata": {}, "type": "bacs_debit",
+              "billing_details": data.get("billing_details") or {},
+              "bacs_debit": {"fingerprint": hashlib.sha256(f"{sort_code}{account}".encode()).hexdigest()[:16],
+                             "last4": account[-4:], "sort_code": sort_code}}
+        mandate = {"id": self.new_id("mandate"), "object": "mandate", "livemode": False,
+                   "customer_acceptance": {"accepted_at": self.clock(), "type": "online"}, "multi_use": {},
+                   "payment_method": pm["id"], "payment_method_details": {"type": "bacs_debit", "bacs_debit": {
+                       "network_status": "accepted", "reference": f"DD{next(self._ids):08d}",
+                       "revocation_reason": None, "url": "https://payments.stripe.com/bacs/mandate"}},
+                   "status": "active", "type": "multi_use"}
+        self._pm_mandates[pm["id"]] = mandate["id"]
+        self._store(pm)
+        self._store(mandate)
+        obj.update({"status": "succeeded", "payment_method": pm["id"], "mandate": mandate["id"]})
+        return obj
+
+    def confirm_setup_intent(self, setup_intent_id: str, sort_code: str = "108800",
+                             account_number: str = "00012345") -> dict[str, Any]:
+        """What the person's browser does with the client secret (Stripe's own form)."""
+        with self._lock:
+            return self._confirm_setup_intent({"payment_method_data": {
+                "type": "bacs_debit", "bacs_debit": {"sort_code": sort_code, "account_number": account_number}}},
+                setup_intent_id)
+
+    def revoke_mandate(self, mandate_id: str, reason: str = "account_closed") -> dict[str, Any]:
+        """The payer's bank cancels the Direct Debit (Bacs ADDACS): the mandate becomes inactive."""
+        mandate = self._get(mandate_id, "mandate", "mandate")
+        mandate["status"] = "inactive"
+        mandate["payment_method_details"]["bacs_debit"].update({"network_status": "revoked",
+                                                                "revocation_reason": reason})
+        return mandate
+
+    def charge(self, payment_intent_id: str) -> dict[str, Any]:
+        """The charge of a succeeded payment intent."""
+        intent = self._get(payment_intent_id, "payment_intent", "payment_intent")
+        return self._get(intent["latest_charge"], "charge", "charge")
+
+    def refund_charge(self, payment_intent_id: str, amount: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Give (part of) a payment back: a refund with its balance transaction; the charge's
+        ``amount_refunded`` grows. Returns the charge (as ``charge.refunded`` carries it) and the refund."""
+        charge = self.charge(payment_intent_id)
+        if charge["amount_refunded"] + amount > charge["amount"]:
+            raise StripeHTTPError(400, "invalid_request_error", "Refund amount is greater than unrefunded amount",
+                                  "amount_too_large", "amount")
+        refund = {"id": self.new_id("re"), "object": "refund", "amount": amount, "charge": charge["id"],
+                  "created": self.clock(), "currency": "gbp", "metadata": {}, "payment_intent": payment_intent_id,
+                  "reason": "requested_by_customer", "status": "succeeded", "balance_transaction": None}
+        self._store(refund)
+        refund["balance_transaction"] = self.add_balance_transaction(
+            -amount, type_="refund", source=refund["id"], reporting_category="refund", description="Refund")["id"]
+        charge["amount_refunded"] += amount
+        charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+        return dict(charge), refund
+
+    def dispute(self, payment_intent_id: str, amount: int | None = None, *,
+                status: str = "needs_response") -> dict[str, Any]:
+        """The payer disputes the payment (for Bacs, an indemnity claim): Stripe takes the money back at once."""
+        charge = self.charge(payment_intent_id)
+        taken = charge["amount"] if amount is None else amount
+        obj = {"id": self.new_id("du"), "object": "dispute", "amount": taken, "charge": charge["id"],
+               "created": self.clock(), "currency": "gbp", "is_charge_refundable": False, "livemode": False,
+               "metadata": {}, "payment_intent": payment_intent_id, "reason": "general", "status": status,
+               "balance_transactions": []}
+        self._store(obj)
+        if not status.startswith("warning_"):
+            obj["balance_transactions"].append(self.add_balance_transaction(
+                -taken, fee=2_000, type_="adjustment", source=obj["id"], reporting_category="dispute",
+                description="Chargeback withdrawal")["id"])
+        charge["disputed"] = True
+        return dict(obj)
+
+    def close_dispute(self, dispute_id: str, status: str) -> dict[str, Any]:
+        """Won: the money comes back (a second adjustment); lost: it stays with the payer."""
+        obj = self._get(dispute_id, "dispute", "dispute")
+        if status == "won" and obj["balance_transactions"]:
+            obj["balance_transactions"].append(self.add_balance_transaction(
+                obj["amount"], type_="adjustment", source=obj["id"], reporting_category="dispute_reversal",
+                description="Chargeback reversal")["id"])
+        obj["status"] = status
+        return dict(obj)
+
     def _create_setup_intent(self, params: dict[str, Any]) -> dict[str, Any]:
         customer = params.get("customer")
         if customer:
@@ -546,6 +675,11 @@ class FakeStripe:
     # ------------------------------------------------------------------ balance transactions
     def _charge_balance_transaction(self, intent: dict[str, Any]) -> dict[str, Any]:
         amount = intent["amount"]
+        self._store({"id": f"ch_for_{intent['id']}", "object": "charge", "amount": amount, "amount_captured": amount,
+                     "amount_refunded": 0, "captured": True, "created": self.clock(), "currency": "gbp",
+                     "disputed": False, "livemode": False, "metadata": dict(intent.get("metadata") or {}),
+                     "paid": True, "payment_intent": intent["id"], "payment_method": intent.get("payment_method"),
+                     "refunded": False, "status": "succeeded"})
         fee = amount * 15 // 1000 + 20  # 1.5% + 20p, UK cards
         return self.add_balance_transaction(amount, fee=fee, type_="charge", source=f"ch_for_{intent['id']}",
                                             description=intent.get("description"),
@@ -595,15 +729,16 @@ class FakeStripe:
                                       "resource_missing", "starting_after")
             items = items[ids.index(after) + 1:]
         page = items[:limit]
+        if "data.source" in _list(params.get("expand"), "expand"):
+            page = [{**o, "source": self.objects.get(o["source"], o["source"])} if o.get("source") else o
+                    for o in page]
         return {"object": "list", "data": page, "has_more": len(items) > limit, "url": "/v1/balance_transactions"}
 
     # ------------------------------------------------------------------ webhooks
     def sign(self, payload: str, *, secret: str | None = None, timestamp: int | None = None) -> str:
-        """The Stripe-Signature header: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<payload>">."""
+        """The Stripe-Signature header, made by Stripe's own signing code (t=<unix seconds>,v1=<HMAC-SHA256>)."""
         t = self.clock() if timestamp is None else timestamp
-        mac = hmac.new((secret or self.webhook_secret).encode("utf-8"), f"{t}.{payload}".encode("utf-8"),
-                       hashlib.sha256).hexdigest()
-        return f"t={t},v1={mac}"
+        return stripe.WebhookSignature.generate_signature_header(payload, secret or self.webhook_secret, t)
 
     def event(self, event_type: str, obj: dict[str, Any], *, event_id: str | None = None,
               previous_attributes: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -48,6 +48,10 @@ class AlertKind(str, enum.Enum):
     INSURANCE_RENEWAL = "insurance_renewal"
     BANK_DIFFERENCE = "bank_difference"
     """Raised by ``wallet.bank.service`` when a statement's closing balance and the books disagree."""
+    CARD_OVERSPEND = "card_overspend"
+    """Raised by ``wallet.stripe_gateway`` when a card took more than the funder's money held."""
+    MONEY_IN_SHORTFALL = "money_in_shortfall"
+    """Raised by ``wallet.stripe_gateway`` when a payment in was refunded or disputed after it was spent."""
 
 
 @dataclass(frozen=True)

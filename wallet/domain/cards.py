@@ -9,6 +9,9 @@ line for.
 
 Every card decision is kept with its reason (``stripe_authorization``) and listed for the people who may see
 the wallet's transactions: the holder, their appointee, and those they share with.
+
+The client's own contribution can be collected by Bacs Direct Debit under a mandate per funding stream
+(``start_direct_debit``, ``finish_direct_debit``, ``collect_direct_debit``); only masked bank details are kept.
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import and_, select, update
 
 from ledger.clock import from_us
 from wallet.domain.chart import Category
@@ -30,7 +33,7 @@ from wallet.domain.wallets import FundingStream, Wallet, check_pence, load_walle
 from wallet.stripe_gateway.client import Address, CardholderDetails, StripeGateway
 from wallet.stripe_gateway.controls import CardControls, SpendingLimit
 from wallet.stripe_gateway.store import StripeStore
-from wallet.stripe_gateway.tables import authorization_t, card_t, payment_t
+from wallet.stripe_gateway.tables import authorization_t, card_t, mandate_t, payment_t
 
 MAX_DECISIONS = 200
 
@@ -229,3 +232,140 @@ def payments_in(uow: UnitOfWork, wallet_id: str, *, actor: str) -> list[PaymentI
                           r.failure) for r in rows]
 
     return uow.write(work)
+
+
+# ---------------------------------------------------------------------- Bacs Direct Debit mandates
+@dataclass(frozen=True)
+class Mandate:
+    """A Direct Debit mandate for one funding stream, with the bank details masked (``**-**-00``, last four)."""
+
+    stream_id: str | None
+    setup_intent_id: str | None
+    mandate_id: str | None
+    status: str
+    """pending (set up, not yet confirmed), active, inactive or revoked (by the payer or their bank), failed."""
+    sort_code_masked: str | None
+    last4: str | None
+    reason: str | None
+
+    @property
+    def usable(self) -> bool:
+        return self.status == "active" and self.mandate_id is not None
+
+
+def _mandate(row: Any, stream_uuid: str | None) -> Mandate:
+    return Mandate(stream_uuid, row.setup_intent_id, row.mandate_id, row.status, row.sort_code_masked, row.last4,
+                   row.reason)
+
+
+def start_direct_debit(uow: UnitOfWork, gateway: StripeGateway, wallet_id: str, *, actor: str, stream_id: str,
+                       key: str, name: str, email: str | None = None) -> tuple[str, str | None]:
+    """Start a Bacs Direct Debit mandate that pays into one funding stream (the person's own contribution): a
+    SetupIntent the person confirms in Stripe's form. Returns its id and client secret. The mandate is usable
+    once Stripe says the set-up succeeded (``setup_intent.succeeded``)."""
+
+    def check(tx: Tx) -> tuple[int, int, str, str | None]:
+        row = tx.wallet_row(wallet_id)
+        require(tx, actor, Action.MANAGE_WALLET, row, "set up a Direct Debit", system_allowed=True)
+        stream = load_wallet(tx, row).stream(stream_id)
+        customer = tx.conn.execute(select(mandate_t.c.customer_id).where(and_(
+            mandate_t.c.wallet_id == row.id, mandate_t.c.customer_id.is_not(None))).limit(1)).scalar()
+        return row.id, stream_pk(tx, stream.id), row.uuid, customer
+
+    wallet_pk, stream_key, wallet_uuid, customer = uow.write(check)
+    if customer is None:
+        customer = gateway.create_customer(name=name, email=email, wallet_id=wallet_uuid,
+                                           idempotency_key=f"{key}:customer")
+    setup = gateway.create_bacs_debit_setup(customer, wallet_id=wallet_uuid, stream_id=stream_id,
+                                            idempotency_key=f"{key}:setup")
+
+    def keep(tx: Tx) -> None:
+        row = tx.wallet_row(wallet_id, lock=True)
+        if tx.conn.execute(select(mandate_t.c.id).where(mandate_t.c.setup_intent_id == setup.id)).first():
+            return
+        now = tx.now_us()
+        tx.conn.execute(mandate_t.insert(), dict(
+            wallet_id=wallet_pk, stream_id=stream_key, setup_intent_id=setup.id, customer_id=customer,
+            status="pending", created_us=now, updated_us=now))
+        tx.audit(row.id, actor, Action.MANAGE_WALLET.value, "Direct Debit set-up started")
+
+    uow.write(keep)
+    return setup.id, setup.client_secret
+
+
+def finish_direct_debit(uow: UnitOfWork, gateway: StripeGateway, wallet_id: str, setup_intent_id: str, *,
+                        actor: str) -> Mandate:
+    """After the person has confirmed: read the set-up back from Stripe and keep the masked bank details (the
+    webhook carries only ids). The mandate's state still comes from Stripe's events."""
+    details = gateway.retrieve_bacs_setup(setup_intent_id)
+
+    def work(tx: Tx) -> Mandate:
+        row = tx.wallet_row(wallet_id, lock=True)
+        require(tx, actor, Action.MANAGE_WALLET, row, "finish a Direct Debit set-up", system_allowed=True)
+        m = mandate_t.c
+        found = tx.conn.execute(select(mandate_t).where(and_(m.setup_intent_id == setup_intent_id,
+                                                             m.wallet_id == row.id))).first()
+        if found is None:
+            raise InvalidRequest("this Direct Debit set-up was not started for this wallet")
+        values: dict[str, Any] = dict(sort_code_masked=details.sort_code_masked, last4=details.last4,
+                                      updated_us=tx.now_us())
+        if details.payment_method_id and not found.payment_method_id:
+            values["payment_method_id"] = details.payment_method_id
+        taken = details.mandate_id and tx.conn.execute(select(m.id).where(and_(
+            m.mandate_id == details.mandate_id, m.id != found.id))).first()
+        if details.mandate_id and not found.mandate_id and not taken:
+            values["mandate_id"] = details.mandate_id
+        tx.conn.execute(update(mandate_t).where(m.id == found.id).values(**values))
+        fresh = tx.conn.execute(select(mandate_t).where(m.id == found.id)).one()
+        return _mandate(fresh, _stream_uuid(tx, fresh.stream_id))
+
+    return uow.write(work)
+
+
+def _stream_uuid(tx: Tx, stream_key: int | None) -> str | None:
+    if stream_key is None:
+        return None
+    return tx.conn.execute(select(funding_stream_t.c.uuid).where(funding_stream_t.c.id == stream_key)).scalar()
+
+
+def direct_debit_mandates(uow: UnitOfWork, wallet_id: str, *, actor: str) -> list[Mandate]:
+    def work(tx: Tx) -> list[Mandate]:
+        row = tx.wallet_row(wallet_id)
+        require(tx, actor, Action.VIEW_TRANSACTIONS, row, "Direct Debit mandates", system_allowed=True)
+        rows = tx.conn.execute(select(mandate_t, funding_stream_t.c.uuid.label("stream_uuid"))
+                               .outerjoin(funding_stream_t, funding_stream_t.c.id == mandate_t.c.stream_id)
+                               .where(mandate_t.c.wallet_id == row.id).order_by(mandate_t.c.id)).all()
+        return [_mandate(r, r.stream_uuid) for r in rows]
+
+    return uow.write(work)
+
+
+def collect_direct_debit(uow: UnitOfWork, gateway: StripeGateway, wallet_id: str, *, actor: str, stream_id: str,
+                         amount: int, key: str) -> str:
+    """Collect a contribution into ``stream_id`` under its active mandate (a PaymentIntent confirmed off
+    session with the stored payment method). Returns the PaymentIntent's id; the money is posted when Stripe
+    says it succeeded."""
+    check_pence(amount, "the amount")
+
+    def check(tx: Tx) -> tuple[int, int, str, Any]:
+        row = tx.wallet_row(wallet_id)
+        require(tx, actor, Action.MANAGE_WALLET, row, f"collect {amount} by Direct Debit", system_allowed=True)
+        stream = load_wallet(tx, row).stream(stream_id)
+        key_ = stream_pk(tx, stream.id)
+        m = mandate_t.c
+        mandate = tx.conn.execute(select(mandate_t).where(and_(
+            m.wallet_id == row.id, m.stream_id == key_, m.status == "active", m.mandate_id.is_not(None),
+            m.payment_method_id.is_not(None), m.customer_id.is_not(None))).order_by(m.id.desc()).limit(1)).first()
+        if mandate is None:
+            raise InvalidRequest(f"there is no active Direct Debit for {stream.label}; set one up first")
+        return row.id, key_, row.uuid, mandate
+
+    wallet_pk, stream_key, wallet_uuid, mandate = uow.write(check)
+    intent = gateway.collect_bacs_debit(amount, customer_id=mandate.customer_id,
+                                        payment_method_id=mandate.payment_method_id, wallet_id=wallet_uuid,
+                                        idempotency_key=key, stream_id=stream_id, mandate_id=mandate.mandate_id)
+    store = StripeStore(uow)
+    uow.write(lambda tx: store.start_payment(tx, payment_intent_id=intent.id, wallet_pk=wallet_pk,
+                                             stream_pk=stream_key, method="bacs_debit",
+                                             purpose="client_contribution", amount=amount))
+    return intent.id

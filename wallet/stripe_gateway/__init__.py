@@ -4,14 +4,14 @@ answered in the response).
 
 The wallet domain plugs in through three small interfaces in ``ports``: ``WalletFunds`` (available money and
 holds), ``CardDirectory`` (card -> wallet and controls, spend this period) and ``ProcessedEvents`` (webhook
-events already handled).
+events already handled). ``money_in`` keeps Direct Debit mandates and posts refunds and disputes of payments in.
 """
 from wallet.stripe_gateway.authorization import (
     AuthorizationRequest, Decision, WebhookReply, authorization_reply, decide_authorization,
 )
 from wallet.stripe_gateway.client import (
-    Address, BalanceTransaction, Cardholder, CardholderDetails, IssuedCard, PaymentIntentRef, SetupIntentRef,
-    StripeConfig, StripeGateway,
+    Address, BacsSetup, BalanceTransaction, Cardholder, CardholderDetails, IssuedCard, PaymentIntentRef, SetupIntentRef,
+    StripeConfig, StripeGateway, mask_sort_code,
 )
 from wallet.stripe_gateway.controls import INTERVALS, CardControls, SpendingLimit
 from wallet.stripe_gateway.errors import (
@@ -30,5 +30,5 @@ __all__ = [
     "SetupIntentRef", "SpendingLimit", "StripeAuthenticationFailed", "StripeConfig", "StripeGateway",
     "StripeGatewayError", "StripeObjectNotFound", "StripeUnavailable", "WalletFunds", "WebhookReceiver",
     "WebhookRejected", "WebhookReply", "authorization_reply", "decide_authorization", "hold_key",
-    "map_stripe_error", "verify_event",
+    "map_stripe_error", "mask_sort_code", "verify_event",
 ]

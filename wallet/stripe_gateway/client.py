@@ -117,6 +117,26 @@ class SetupIntentRef:
 
 
 @dataclass(frozen=True)
+class BacsSetup:
+    """A Direct Debit set-up as Stripe holds it, with the bank details already masked: the wallet never keeps
+    (or sees past this point) a whole sort code or account number."""
+
+    setup_intent_id: str
+    status: str
+    customer: str | None
+    mandate_id: str | None
+    payment_method_id: str | None
+    sort_code_masked: str | None
+    last4: str | None
+
+
+def mask_sort_code(sort_code: Any) -> str | None:
+    """``108800`` -> ``**-**-00``: enough for the person to recognise their account."""
+    digits = "".join(ch for ch in str(sort_code or "") if ch.isdigit())
+    return f"**-**-{digits[-2:]}" if len(digits) >= 2 else None
+
+
+@dataclass(frozen=True)
 class BalanceTransaction:
     id: str
     amount: int
@@ -130,6 +150,8 @@ class BalanceTransaction:
     created: datetime
     available_on: datetime | None
     description: str | None
+    source_charge: str | None = None
+    """For a refund or a dispute, the charge it gives back or takes back (``source`` expanded)."""
 
 
 def _ts(value: Any) -> datetime | None:
@@ -270,26 +292,43 @@ class StripeGateway:
         obj = _plain(self._call("create a customer", self.v1.customers.create, params, _key(idempotency_key)))
         return obj["id"]
 
-    def create_bacs_debit_setup(self, customer_id: str, *, wallet_id: str, idempotency_key: str) -> SetupIntentRef:
+    def create_bacs_debit_setup(self, customer_id: str, *, wallet_id: str, idempotency_key: str,
+                                stream_id: str | None = None) -> SetupIntentRef:
         """Start a Bacs Direct Debit mandate for the client's contribution: a SetupIntent the person confirms
         (Stripe shows the Direct Debit guarantee and sends the mandate notice); the mandate id arrives when it
-        succeeds (``setup_intent.succeeded``)."""
+        succeeds (``setup_intent.succeeded``). ``stream_id`` names the funding stream its debits pay into."""
         params = {"customer": customer_id, "payment_method_types": ["bacs_debit"], "usage": "off_session",
-                  "metadata": {"wallet_id": wallet_id, "purpose": "client_contribution"}}
+                  "metadata": _money_in(wallet_id, "client_contribution", stream_id)}
         obj = _plain(self._call("start a Direct Debit mandate", self.v1.setup_intents.create, params,
                                 _key(idempotency_key)))
         return SetupIntentRef(id=obj["id"], status=obj.get("status", ""), customer=obj.get("customer"),
                               mandate=obj.get("mandate"), client_secret=obj.get("client_secret"))
 
+    def retrieve_bacs_setup(self, setup_intent_id: str) -> BacsSetup:
+        """The set-up with its payment method's bank details, masked here before they go any further."""
+        obj = _plain(self._call("look up the Direct Debit set-up", self.v1.setup_intents.retrieve, setup_intent_id,
+                                {"expand": ["payment_method"]}))
+        method = obj.get("payment_method")
+        bacs = (method.get("bacs_debit") or {}) if isinstance(method, dict) else {}
+        mandate = obj.get("mandate")
+        return BacsSetup(setup_intent_id=obj["id"], status=obj.get("status", ""), customer=obj.get("customer"),
+                         mandate_id=mandate.get("id") if isinstance(mandate, dict) else mandate,
+                         payment_method_id=method.get("id") if isinstance(method, dict) else method,
+                         sort_code_masked=mask_sort_code(bacs.get("sort_code")),
+                         last4=(bacs.get("last4") or None))
+
     def collect_bacs_debit(self, amount: int, *, customer_id: str, payment_method_id: str, wallet_id: str,
                            idempotency_key: str, description: str = "Client contribution",
-                           stream_id: str | None = None) -> PaymentIntentRef:
-        """Collect a contribution under an existing mandate (Bacs takes about three working days)."""
+                           stream_id: str | None = None, mandate_id: str | None = None) -> PaymentIntentRef:
+        """Collect a contribution under an existing mandate (Bacs takes about three working days): confirmed
+        here, off session, as the mandate allows."""
         _check_pence(amount)
-        params = {"amount": amount, "currency": CURRENCY, "customer": customer_id,
-                  "payment_method": payment_method_id, "payment_method_types": ["bacs_debit"], "confirm": True,
-                  "description": description,
-                  "metadata": _money_in(wallet_id, "client_contribution", stream_id)}
+        params: dict[str, Any] = {
+            "amount": amount, "currency": CURRENCY, "customer": customer_id, "payment_method": payment_method_id,
+            "payment_method_types": ["bacs_debit"], "confirm": True, "off_session": True,
+            "description": description, "metadata": _money_in(wallet_id, "client_contribution", stream_id)}
+        if mandate_id:
+            params["mandate"] = mandate_id
         return _payment_intent(_plain(self._call("collect a Direct Debit", self.v1.payment_intents.create,
                                                  params, _key(idempotency_key))))
 
@@ -302,7 +341,8 @@ class StripeGateway:
                              payout: str | None = None, type: str | None = None,
                              page_size: int = 100) -> Iterator[BalanceTransaction]:
         """Every balance transaction in the window, newest first, following Stripe's pages."""
-        params: dict[str, Any] = {"limit": page_size}
+        # refunds and disputes name their charge only inside the source object
+        params: dict[str, Any] = {"limit": page_size, "expand": ["data.source"]}
         created: dict[str, int] = {}
         if created_from is not None:
             created["gte"] = _epoch(created_from)
@@ -352,11 +392,15 @@ def _payment_intent(obj: dict[str, Any]) -> PaymentIntentRef:
 
 def _balance_transaction(obj: dict[str, Any]) -> BalanceTransaction:
     source = obj.get("source")
+    source_charge = None
     if isinstance(source, dict):
+        if source.get("object") in ("refund", "dispute"):
+            charge = source.get("charge")
+            source_charge = charge.get("id") if isinstance(charge, dict) else charge
         source = source.get("id")
     return BalanceTransaction(
         id=obj["id"], amount=obj["amount"], fee=obj.get("fee", 0), net=obj.get("net", obj["amount"]),
         currency=obj.get("currency", ""), type=obj.get("type", ""),
         reporting_category=obj.get("reporting_category"), source=source, status=obj.get("status", ""),
         created=_ts(obj["created"]), available_on=_ts(obj.get("available_on")),  # type: ignore[arg-type]
-        description=obj.get("description"))
+        description=obj.get("description"), source_charge=source_charge)

@@ -1,15 +1,19 @@
 """Reconciliation: Stripe's balance transactions against the ledger entries the wallet made for them.
 
 Each money movement Stripe makes for the wallets has one balance transaction whose ``source`` names what
-moved it: a charge (a top-up or contribution paid in) or an Issuing transaction (a card capture or refund). The
-wallet keeps, for each of those, the ledger entry it posted (``stripe_payment``, ``stripe_card_transaction``).
+moved it: a charge (a top-up or contribution paid in), an Issuing transaction (a card capture or refund), a
+refund of a payment in, or a dispute (its withdrawal and, if won, its reinstatement). The wallet keeps, for each
+of those, the ledger entries it posted (``stripe_payment``, ``stripe_card_transaction``, ``stripe_money_in_entry``).
+A charge's refunds are compared together (``refunds:<charge>``): Stripe's event says how much of a charge has been
+refunded, not by which refund; a dispute's withdrawal and reinstatement are compared by the dispute's id.
 The report compares the two for a window of time and lists every difference:
 
 * ``missing_in_ledger``: Stripe moved money the wallet never posted (an event lost, or for no wallet of ours);
 * ``missing_in_stripe``: the wallet posted money Stripe has no balance transaction for;
 * ``amount_differs``: both have it, for different amounts.
 
-Amounts are compared as they touch the funder's cash: money in positive, money out negative (Stripe's sign).
+Amounts are compared as they touch the funder's cash, or its shortfall accounts where the cash ran out: money in
+positive, money out negative (Stripe's sign).
 The ledger side is read from the ledger's own postings, not from the Stripe tables' copies. Stripe's fees,
 payouts and Issuing holds are counted but not matched: the wallet's ledger does not carry them.
 """
@@ -27,11 +31,13 @@ from ledger.tables import account_t, entry_t, posting_t
 from wallet.domain.unit_of_work import Tx, UnitOfWork
 from wallet.money import format_pence
 from wallet.stripe_gateway.client import BalanceTransaction, StripeGateway
-from wallet.stripe_gateway.tables import card_transaction_t, payment_t
+from wallet.stripe_gateway.money_in import SHORTFALL_KINDS
+from wallet.stripe_gateway.tables import card_transaction_t, money_in_change_t, money_in_entry_t, payment_t
 
 log = logging.getLogger(__name__)
 
-MATCHED_TYPES = frozenset({"charge", "payment", "issuing_transaction"})
+MATCHED_TYPES = frozenset({"charge", "payment", "issuing_transaction", "refund", "payment_refund", "adjustment"})
+_REFUNDS = ("refund", "payment_refund")
 MARGIN = timedelta(days=1)
 """Stripe stamps a balance transaction when the money moves; the wallet keeps the time of the object that moved
 it. Each side is looked for this much beyond the window, so nothing at its edges is reported missing wrongly."""
@@ -113,13 +119,26 @@ def _epoch(moment: datetime) -> int:
 
 
 def _cash_amount(tx: Tx, entry_id: str) -> int:
-    """What the entry did to the funder's cash (debit positive: money in)."""
+    """What the entry did to the funder's cash and shortfall accounts (debit positive: money in)."""
     rows = tx.conn.execute(
         select(posting_t.c.amount, account_t.c.code)
         .join(account_t, account_t.c.id == posting_t.c.account_id)
         .join(entry_t, entry_t.c.id == posting_t.c.entry_id)
         .where(entry_t.c.uuid == entry_id)).all()
-    return sum(int(r.amount) for r in rows if ":cash:" in r.code)
+    return sum(int(r.amount) for r in rows if any(f":{kind}:" in r.code for kind in _CASH_LIKE))
+
+
+_CASH_LIKE = ("cash", *SHORTFALL_KINDS)
+
+
+def source_of(bt: BalanceTransaction) -> str | None:
+    """What a balance transaction is matched by: its source, a charge's refunds together, or None for one the
+    ledger does not carry (an adjustment that is not a dispute's)."""
+    if bt.type in _REFUNDS:
+        return f"refunds:{bt.source_charge}" if bt.source_charge else bt.source
+    if bt.type == "adjustment":
+        return bt.source if bt.source and bt.source_charge else None
+    return bt.source
 
 
 def ledger_items(uow: UnitOfWork, start: int, end: int) -> list[_LedgerItem]:
@@ -137,6 +156,12 @@ def ledger_items(uow: UnitOfWork, start: int, end: int) -> list[_LedgerItem]:
                 c.stripe_created >= start, c.stripe_created < end))):
             out.append(_LedgerItem(r.transaction_id, _cash_amount(tx, r.entry_id), r.entry_id,
                                    int(r.stripe_created)))
+        m, ch = money_in_entry_t.c, money_in_change_t.c
+        for r in tx.conn.execute(select(m.entry_id, m.stripe_created, ch.kind, ch.stripe_id)
+                                 .join(money_in_change_t, ch.id == m.change_id)
+                                 .where(and_(m.stripe_created >= start, m.stripe_created < end))):
+            source = f"refunds:{r.stripe_id}" if r.kind == "refund" else r.stripe_id
+            out.append(_LedgerItem(source, _cash_amount(tx, r.entry_id), r.entry_id, int(r.stripe_created)))
         return out
 
     return uow.read(work)
@@ -150,11 +175,12 @@ def compare(stripe_items: Iterable[BalanceTransaction], ledger: Iterable[_Ledger
     ignored: Counter[str] = Counter()
     by_source: dict[str, list[BalanceTransaction]] = {}
     for bt in stripe_items:
-        if bt.type not in MATCHED_TYPES or not bt.source:
+        source = source_of(bt) if bt.type in MATCHED_TYPES else None
+        if not source:
             if lo <= _epoch(bt.created) < hi:
                 ignored[bt.type] += 1
             continue
-        by_source.setdefault(bt.source, []).append(bt)
+        by_source.setdefault(source, []).append(bt)
     ours: dict[str, list[_LedgerItem]] = {}
     for item in ledger:
         ours.setdefault(item.source, []).append(item)

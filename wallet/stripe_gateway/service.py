@@ -14,6 +14,7 @@ import stripe
 
 from wallet.domain.unit_of_work import UnitOfWork
 from wallet.stripe_gateway.authorization import WebhookReply
+from wallet.stripe_gateway.money_in import DISPUTE_EVENTS, MANDATE_EVENTS, REFUND_EVENTS
 from wallet.stripe_gateway.store import StripeStore
 from wallet.stripe_gateway.webhooks import DEFAULT_TOLERANCE, WebhookReceiver
 
@@ -26,6 +27,9 @@ class LedgerWebhookReceiver(WebhookReceiver):
                  tolerance: int = DEFAULT_TOLERANCE, store: StripeStore | None = None):
         self.store = store or StripeStore(uow)
         handlers = {name: self.store.money_in for name in MONEY_IN_EVENTS}
+        handlers.update({name: self.store.mandate_event for name in MANDATE_EVENTS})
+        handlers.update({name: self.store.refund_event for name in REFUND_EVENTS})
+        handlers.update({name: self.store.dispute_event for name in DISPUTE_EVENTS})
         super().__init__(secret=secret, processed=self.store, funds=self.store, cards=self.store,
                          decisions=self.store.decision_log, stripe_version=stripe_version, tolerance=tolerance,
                          clock=uow.clock.now, handlers=handlers)

@@ -5,7 +5,9 @@ A card spends from one **purse**: one wallet, one funding stream, one support-pl
 is that funder's ``cash:<s>`` available balance; an approved payment is a ledger hold debiting
 ``spend:<category>:<s>`` and crediting ``cash:<s>`` (as a payment awaiting approval is), so the money cannot be
 spent twice and the funder's available balance shows it at once. A capture commits the hold (in part: the rest
-is released); a reversal releases it; a refund posts the money back to the same stream and category.
+is released); a reversal releases it; a refund posts the money back to the same stream and category. A capture
+beyond the hold, or with none, is posted all the same (the money has left Stripe): what the funder's cash cannot
+cover goes to the wallet's ``card-overspend:<s>`` account, with an alert (see ``money_in``).
 
 Every port call runs in the current transaction when :meth:`StripeStore.transaction` has opened one (the webhook
 receiver opens one per event, so the decision, the hold, the decision's record and the event's record commit
@@ -29,8 +31,13 @@ from wallet.domain.chart import Category, WalletChart
 from wallet.domain.tables import funding_stream_t, wallet_t
 from wallet.domain.unit_of_work import SYSTEM, Tx, UnitOfWork
 from wallet.domain.wallets import key_part, load_wallet
+from wallet.money import format_pence
 from wallet.stripe_gateway.authorization import AuthorizationRequest, Decision
 from wallet.stripe_gateway.controls import CardControls
+from wallet.stripe_gateway.money_in import (
+    CARD_OVERSPEND, on_dispute_event, on_mandate_event, on_refund_event, raise_shortfall_alert, settle, stream_label,
+    take_from_cash,
+)
 from wallet.stripe_gateway.ports import CardAccount, FundsUnavailable
 from wallet.stripe_gateway.tables import (authorization_t, card_t, card_transaction_t, event_t, payment_t)
 from wallet.stripe_gateway.webhooks import HOLD_KEY_PREFIX, hold_key
@@ -331,7 +338,29 @@ class StripeStore:
                     pass
             else:
                 tx.ledger.release_hold(held.uuid, f"stripe-release:{held.uuid}", actor=SYSTEM)
-        return _transfer(tx, key, purse.spend, purse.cash, take, text, authorization or key, meta)
+        return self._spend(tx, purse, take, key, text, authorization or key, meta)
+
+    def _spend(self, tx: Tx, purse: Purse, take: int, key: str, text: str, reference: str,
+               meta: dict[str, Any]) -> str:
+        """Money a card took beyond its hold (or with none): from the funder's cash as far as it goes, the rest
+        to the wallet's ``card-overspend`` account with an alert. Never refused: it has left Stripe already."""
+        card_pk = tx.conn.execute(select(wallet_t.c.id).where(wallet_t.c.uuid == purse.wallet_id)).scalar_one()
+        label = stream_label(tx, card_pk, purse.stream_code)
+        credits, shortfall = take_from_cash(tx, book=purse.chart.book, wallet_uuid=purse.wallet_id,
+                                            stream_code=purse.stream_code, stream_label=label, amount=take,
+                                            kind=CARD_OVERSPEND)
+        if not shortfall:
+            return _transfer(tx, key, purse.spend, purse.cash, take, text, reference, meta)
+        entry = tx.ledger.post(EntryRequest(
+            key=key, postings=(Posting.debit(purse.spend, take, CURRENCY), *credits), description=text[:500],
+            reference=reference, actor=SYSTEM, metadata={**meta, "card_overspend": shortfall}))
+        raise_shortfall_alert(
+            tx, wallet_pk=card_pk, kind=CARD_OVERSPEND, cause=f"card_overspend:{meta['stripe_transaction']}",
+            message=(f"{text} of {format_pence(take)} was more than the money held from {label}: "
+                     f"{format_pence(shortfall)} was paid beyond it and must be made good."),
+            details={"stripe_transaction": meta["stripe_transaction"], "amount": take, "shortfall": shortfall,
+                     "category": purse.category})
+        return entry.id
 
     # ------------------------------------------------------------------ money in
     def money_in(self, event: Mapping[str, Any]) -> None:
@@ -359,11 +388,16 @@ class StripeStore:
         if isinstance(charge, Mapping):
             charge = charge.get("id")
 
+        at = int(event.get("created") or 0)
+
         def work(tx: Tx) -> None:
             p = payment_t.c
             row = tx.conn.execute(select(payment_t).where(p.payment_intent_id == pi_id)).first()
             if row is not None and row.status == "succeeded":
                 return
+            if (row is not None and status != "succeeded" and row.status_created is not None
+                    and at < row.status_created):
+                return   # an older report (processing after failed, say) never overrides a newer one
             wallet_row = tx.conn.execute(select(wallet_t).where(wallet_t.c.uuid == wallet_id)).first()
             if wallet_row is None:
                 log.warning("payment %s names no wallet of ours; left for reconciliation", pi_id)
@@ -388,7 +422,7 @@ class StripeStore:
                               "stripe_payment_intent": pi_id})).id
             now = tx.now_us()
             values = dict(status=status, entry_id=entry_id, failure=failure, charge_id=charge,
-                          stripe_created=obj.get("created"), updated_us=now, amount=amount)
+                          stripe_created=obj.get("created"), updated_us=now, amount=amount, status_created=at)
             if row is None:
                 stream_pk = tx.conn.execute(select(funding_stream_t.c.id)
                                             .where(funding_stream_t.c.uuid == stream.id)).scalar_one()
@@ -397,8 +431,22 @@ class StripeStore:
                     purpose=purpose[:30], created_us=now, **values))
             else:
                 tx.conn.execute(update(payment_t).where(p.id == row.id).values(**values))
+            if status == "succeeded":
+                settle(tx, pi_id)   # refunds or disputes that overtook the payment
 
         self._run(work)
+
+    def mandate_event(self, event: Mapping[str, Any]) -> None:
+        """``setup_intent.*`` and ``mandate.updated``: a Direct Debit mandate's ids and state (see money_in)."""
+        self._run(lambda tx: on_mandate_event(tx, event))
+
+    def refund_event(self, event: Mapping[str, Any]) -> None:
+        """``charge.refunded``: a payment in given back, in whole or in part."""
+        self._run(lambda tx: on_refund_event(tx, event))
+
+    def dispute_event(self, event: Mapping[str, Any]) -> None:
+        """``charge.dispute.*``: a payment in taken back by the payer's bank, and returned if the dispute is won."""
+        self._run(lambda tx: on_dispute_event(tx, event))
 
     def start_payment(self, tx: Tx, *, payment_intent_id: str, wallet_pk: int, stream_pk: int, method: str,
                       purpose: str, amount: int) -> None:

@@ -1,5 +1,6 @@
-"""The Stripe edge's own tables (prefix ``stripe_``). Migration
-``0007_stripe`` creates them; ``tests/integration/stripe/test_schema.py`` checks the two agree.
+"""The Stripe edge's own tables (prefix ``stripe_``). Migration ``0007_stripe`` creates them
+(``0013_stripe_mandates`` the mandates, refunds and disputes); ``tests/integration/stripe/test_schema.py``
+checks the two agree.
 
 Money is BIGINT pence and times integer microseconds (UTC), as in the ledger; ``stripe_created`` is Stripe's own
 ``created`` (Unix seconds), kept so reconciliation can ask Stripe for the same window. Nothing here holds a
@@ -7,7 +8,9 @@ balance: money is always read from the ledger, and each row names the ledger hol
 """
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint,
+)
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -104,5 +107,57 @@ payment_t = Table(
     Column("stripe_created", BigInteger, nullable=True),
     _us("created_us"),
     _us("updated_us"),
+    Column("status_created", BigInteger, nullable=True),            # Stripe time of the event behind the status
     Index("ix_stripe_payment_wallet", "wallet_id", "status"),
+)
+
+# Migration 0013_stripe_mandates: Direct Debit mandates, refunds and disputes of payments in.
+mandate_t = Table(
+    "stripe_mandate", metadata,
+    _id(),
+    Column("wallet_id", BigInteger, ForeignKey("wallet_wallet.id"), nullable=True),     # none until known
+    Column("stream_id", BigInteger, ForeignKey("wallet_funding_stream.id"), nullable=True),
+    Column("setup_intent_id", String(64), nullable=True, unique=True),
+    Column("mandate_id", String(64), nullable=True, unique=True),
+    Column("customer_id", String(64), nullable=True),
+    Column("payment_method_id", String(64), nullable=True),
+    Column("sort_code_masked", String(8), nullable=True),           # **-**-56: never the whole sort code
+    Column("last4", String(4), nullable=True),                      # of the account number
+    Column("status", String(20), nullable=False),                   # pending, active, inactive, revoked, failed
+    Column("status_created", BigInteger, nullable=True),            # Stripe time of the event that set it
+    Column("reason", String(200), nullable=True),
+    _us("created_us"),
+    _us("updated_us"),
+    Index("ix_stripe_mandate_wallet", "wallet_id", "stream_id"),
+)
+
+money_in_change_t = Table(
+    "stripe_money_in_change", metadata,
+    _id(),
+    Column("kind", String(10), nullable=False),                     # refund (one row a charge), dispute
+    Column("stripe_id", String(64), nullable=False),                # the charge refunded, or the dispute
+    Column("payment_intent_id", String(64), nullable=False),
+    Column("charge_id", String(64), nullable=True),
+    Column("amount", BigInteger, nullable=False),                   # refunded so far (the most seen), or disputed
+    Column("status", String(30), nullable=False),                   # Stripe's dispute status; "refunded"
+    Column("withdrawn", Boolean, nullable=False),                   # a dispute: Stripe took the money
+    Column("reinstated", Boolean, nullable=False),                  # a dispute: won, the money came back
+    Column("posted_out", BigInteger, nullable=False),               # taken out of the wallet in the ledger
+    Column("posted_back", BigInteger, nullable=False),              # put back
+    Column("stripe_created", BigInteger, nullable=False),
+    _us("updated_us"),
+    UniqueConstraint("kind", "stripe_id", name="uq_stripe_money_in_change"),
+    Index("ix_stripe_money_in_change_payment", "payment_intent_id"),
+)
+
+money_in_entry_t = Table(
+    "stripe_money_in_entry", metadata,
+    _id(),
+    Column("change_id", BigInteger, ForeignKey("stripe_money_in_change.id"), nullable=False),
+    Column("direction", String(4), nullable=False),                 # out, back
+    Column("amount", BigInteger, nullable=False),                   # pence, Stripe's sign (out negative)
+    Column("entry_id", String(36), nullable=False),
+    Column("stripe_created", BigInteger, nullable=False),
+    _us("recorded_us"),
+    Index("ix_stripe_money_in_entry_created", "stripe_created"),
 )
