@@ -1,6 +1,7 @@
 """`wallet keys`: make a new encryption key, re-seal everything under it, and retire the old ones.
 
-What is sealed at rest: PAs' NI numbers and bank details (payroll) and people's two-factor secrets (sign-in).
+What is sealed at rest: PAs' NI numbers and bank details (payroll), people's two-factor secrets (sign-in), and
+the bank accounts of suppliers paid by bank and of payment batch lines (``wallet.domain.sealed_columns``).
 Keys are Fernet keys, newest first, from WALLET_ENCRYPTION_KEYS or, on the embedded default, from
 ``instance/encryption.key``. Rotation is three steps, each safe to repeat: ``new`` puts a fresh key first
 (new values are sealed with it at once, old ones still open with the keys after it), ``rotate`` re-seals every
@@ -14,6 +15,7 @@ import sys
 import click
 
 from wallet import config
+from wallet.domain import sealed_columns
 
 
 @click.group(help="Encryption keys for NI numbers, bank details and two-factor secrets.")
@@ -44,8 +46,10 @@ def rotate(ctx: click.Context) -> None:
     payroll, credentials = _stores(ctx)
     employees = payroll.rotate_encryption(actor="wallet keys rotate")
     secrets = credentials.rotate_sealed()
+    accounts = sealed_columns.rotate_sealed(credentials.engine, credentials.cipher)
+    others = "".join(f", {n} {words}" for words, n in accounts.items())
     click.echo(f"Re-sealed under the newest key: {employees} PAs' NI numbers and bank details, "
-               f"{secrets} two-factor secrets.")
+               f"{secrets} two-factor secrets{others}.")
     _report(payroll, credentials)
 
 
@@ -73,7 +77,8 @@ def retire(ctx: click.Context) -> None:
 
 
 def _report(payroll, credentials) -> bool:
-    waiting = payroll.sealed_with_older_keys() + credentials.sealed_with_older_keys()
+    waiting = (payroll.sealed_with_older_keys() + credentials.sealed_with_older_keys()
+               + sealed_columns.sealed_with_older_keys(credentials.engine, credentials.cipher))
     if waiting:
         click.echo(f"{waiting} stored secrets still need an older key: keep every key until "
                    "`wallet keys rotate` has run.")

@@ -3,6 +3,11 @@
     wallet payments batch create WALLET
     wallet payments batch export BATCH_ID --format bacs18|csv --out FILE
     wallet payments batch confirm BATCH_ID [--line LINE_ID ...]
+    wallet payments batch cancel BATCH_ID --reason TEXT [--bank-file-not-sent]
+    wallet payments payee-bank WALLET PAYEE_ID --account-file FILE [--reference REF]
+
+Suppliers paid by bank (``wallet.domain.supplier_payables``) go into a batch with the account and reference on
+file for them; approved payments to them wait in the batch as ``supplier`` lines.
 
 Bank details come from payroll (each PA's sealed details), HMRC's published PAYE account, and a ``--payees`` CSV
 file (``payee,name,sort_code,account_number``; payee is ``pa:<employee id>``, ``hmrc`` or ``pension``) that
@@ -192,3 +197,44 @@ def confirm_cmd(ctx: click.Context, batch_id: str, line_ids: tuple[str, ...], pa
     done = _refused(lambda: pb.confirm_paid(uow, batch_id, actor=actor, line_ids=list(line_ids) or None,
                                             paid_on=paid_on.date() if paid_on else None))
     _show(done)
+
+
+@batch.command("cancel", help="Cancel BATCH_ID before it is paid, so what it owes can go into a new batch.")
+@click.argument("batch_id")
+@click.option("--reason", required=True, help="Why it is cancelled (kept with the batch).")
+@click.option("--bank-file-not-sent", is_flag=True, default=False,
+              help="Needed for a batch already exported: you are sure its file never reached the bank.")
+@ACTOR
+@click.pass_context
+def cancel_cmd(ctx: click.Context, batch_id: str, reason: str, bank_file_not_sent: bool, actor: str) -> None:
+    from wallet.domain import payment_batches as pb
+
+    uow = _uow(ctx)
+    done = _refused(lambda: pb.cancel_batch(uow, batch_id, actor=actor, reason=reason,
+                                            bank_file_not_sent=bank_file_not_sent))
+    _show(done)
+    click.echo(f"Cancelled: {done.cancel_reason}. Its payments can go into a new batch.")
+
+
+@payments.command("payee-bank", help="Pay PAYEE_ID (an agency or supplier of WALLET) by bank from now on: its "
+                                     "approved payments then wait for a payment batch.")
+@click.argument("wallet")
+@click.argument("payee_id")
+@click.option("--account-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="A file holding SORT_CODE,ACCOUNT_NUMBER (bank details never go on the command line).")
+@click.option("--account-name", default=None, help="Name on the account (default: the payee's name).")
+@click.option("--reference", default=None, help="What the payee sees on their statement (18 Bacs characters).")
+@ACTOR
+@click.pass_context
+def payee_bank_cmd(ctx: click.Context, wallet: str, payee_id: str, account_file: Path, account_name: str | None,
+                   reference: str | None, actor: str) -> None:
+    from wallet.domain import supplier_payables
+
+    uow = _uow(ctx)
+    wallet_id = _wallet_id(uow, wallet)
+    sort_code, _, number = account_file.read_text(encoding="utf-8").strip().partition(",")
+    done = _refused(lambda: supplier_payables.set_bank_account(
+        uow, wallet_id, payee_id, actor=actor, cipher=_cipher(), sort_code=sort_code.strip(),
+        account_number=number.strip(), account_name=account_name, reference=reference))
+    click.echo(f"Payee {payee_id} is paid by bank to {done.account_masked} ({done.account_name}), "
+               f"reference {done.reference}.")

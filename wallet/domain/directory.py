@@ -34,7 +34,7 @@ from wallet.domain.plans import PlanReport, awaiting_approval, current_period, l
 from wallet.domain.plans import _report as plan_report
 from wallet.domain.schedules import Period, funding_dates, period_number, plan_period
 from wallet.domain.tables import (alert_t, funding_stream_t, payee_t, payment_decision_t, payment_request_t,
-                                  relationship_t, user_t, wallet_t)
+                                  relationship_t, supplier_payable_t, user_t, wallet_t)
 from wallet.domain.unit_of_work import SYSTEM, Tx, UnitOfWork
 from wallet.domain.wallets import Wallet, WalletBalance, balance_of, load_wallet, statement_lines
 from wallet.live.feed import book_position
@@ -391,13 +391,18 @@ def _payment_views(tx: Tx, row: Any, wallet: Wallet, status: str | None = None) 
                 payment_decision_t.c.request_id.in_([r.id for r in requests])).order_by(payment_decision_t.c.id)):
             decisions[d.request_id] = d
     people = user_names(tx, {r.requested_by for r in requests} | {d.decided_by for d in decisions.values()})
+    # approved payments to a payee paid by bank that no payment batch has paid yet
+    awaiting_bank = set(tx.conn.execute(select(supplier_payable_t.c.request_id).where(and_(
+        supplier_payable_t.c.request_id.in_([r.id for r in requests]), supplier_payable_t.c.paid_us.is_(None))))
+        .scalars())
     out = []
     for r in requests:
         payee = payees[r.payee_id]
         d = decisions.get(r.id)
         out.append(PaymentView(
             r.uuid, payee.name, payee.kind, r.amount, Category(r.category), streams.get(r.stream_id, ""),
-            r.description, r.status, r.requested_by, people.get(r.requested_by, "Someone"),
+            r.description, "awaiting_bank_payment" if r.id in awaiting_bank else r.status, r.requested_by,
+            people.get(r.requested_by, "Someone"),
             from_us(r.requested_us), tuple(r.approval_reasons),
             people.get(d.decided_by) if d else None, d.reason if d else None,
             from_us(d.decided_us) if d else None))

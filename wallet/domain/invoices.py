@@ -38,7 +38,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import and_, select, update
 
 from ledger.clock import from_us
-from wallet.domain import payments
+from wallet.domain import payments, supplier_payables
 from wallet.domain.chart import Category
 from wallet.domain.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
 from wallet.domain.payees import PayeeKind, payee_row
@@ -414,6 +414,15 @@ def mark_invoice_paid(uow: UnitOfWork, wallet_id: str, invoice_id: str, *, actor
         if status != "paid":
             raise InvoiceNotApproved(f"invoice {row.number} is {status.replace('_', ' ')}: only an approved "
                                      "invoice can be marked paid")
+        bank = supplier_payables.bank_payment(tx, row.payment_request_id)
+        if bank is not None and bank.paid_at is None:
+            # the provider is paid by bank through a payment batch: it is paid when its batch line is confirmed
+            raise InvoiceNotApproved(f"invoice {row.number} is approved and awaiting its bank payment: confirm "
+                                     "the payment batch line that pays it")
+        if bank is not None:
+            paid_at = bank.paid_at.date()
+            raise InvoiceNotApproved(f"invoice {row.number} was already marked paid on {paid_at.day} "
+                                     f"{paid_at:%B %Y}, by its payment batch")
         done = tx.conn.execute(update(invoice_t).where(and_(invoice_t.c.id == row.id, invoice_t.c.paid_on.is_(None)))
                                .values(paid_on=paid_on, paid_reference=reference, paid_by=actor,
                                        paid_us=tx.now_us()))
@@ -470,16 +479,21 @@ def _load(tx: Tx, wallet_row: Any, invoice_pks: list[int]) -> list[Invoice]:
     out = []
     for pk in invoice_pks:
         r = by_pk[pk]
+        paid_on, paid_by = r.paid_on, r.paid_by
+        bank = supplier_payables.bank_payment(tx, r.payment_request_id) if r.request_status == "paid" else None
+        if bank is not None and paid_on is None and bank.paid_at is not None:
+            # paid by bank: its payment batch line was confirmed, which is the payment itself
+            paid_on, paid_by = bank.paid_at.date(), "payment batch"
         out.append(Invoice(
             id=r.uuid, wallet_id=wallet_row.uuid, payee_id=r.payee_uuid, payee_name=r.payee_name,
             budget_line_id=r.line_uuid, category=Category(r.category), number=r.number,
             invoice_date=r.invoice_date, period_start=r.period_start, period_end=r.period_end,
             hours=Decimal(r.hours), hourly_rate=r.hourly_rate, amount=r.amount, agreed_rate=r.agreed_rate,
             allowed_hours=Decimal(r.allowed_hours) if r.allowed_hours is not None else None,
-            flags=tuple(InvoiceFlag(f) for f in r.flags), status=_status(r.request_status, r.paid_on),
+            flags=tuple(InvoiceFlag(f) for f in r.flags), status=_status(r.request_status, paid_on),
             payment_request_id=r.request_uuid, approval_reasons=tuple(r.approval_reasons), entry_id=r.entry_id,
-            recorded_by=r.recorded_by, recorded_at=from_us(r.recorded_us), paid_on=r.paid_on,
-            paid_reference=r.paid_reference, paid_by=r.paid_by,
+            recorded_by=r.recorded_by, recorded_at=from_us(r.recorded_us), paid_on=paid_on,
+            paid_reference=r.paid_reference, paid_by=paid_by,
             evidence=tuple(invoice_evidence(tx, wallet_row, r.id))))
     return out
 

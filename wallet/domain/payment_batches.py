@@ -1,10 +1,16 @@
 """Payment batches kept in the database: a wallet's unpaid payables paid out through the bank.
 
-A batch is made from a wallet's pay-run payables that are neither settled nor in another batch (net pay to each
-PA, the HMRC amount, the pension contributions), one line each, naming the ledger entry of the payable and a key
-for the debt itself (``<entry>:<kind>:<PA>``), which the database keeps unique: one debt, one batch line.
+A batch is made from a wallet's payables that are neither settled nor in another live batch: from pay runs, net
+pay to each PA, the HMRC amount, the pension contributions; and approved payments to suppliers paid by bank
+(``wallet.domain.supplier_payables``). One line each, naming the ledger entry of the payable and a key for the
+debt itself (``<entry>:<kind>:<PA or payee>``), which the database keeps unique among live lines: one debt, one
+batch line.
 
     created --export (once)--> exported --confirm (some lines)--> part_paid --confirm (the rest)--> paid
+    created, or exported when the file was not sent --cancel (with a reason)--> cancelled
+
+Cancelling releases the batch's lines, so their payables go into the next batch; a cancelled batch is never
+exported or confirmed. The cancellation (who, when, why) is kept as a record of its own.
 
 Export writes a Bacs Standard 18 file or a bank bulk-payment CSV with the writers in ``wallet.money_out`` and keeps
 its format and SHA-256; a second export is refused. Confirming a line posts its settlement (payable down, the
@@ -25,16 +31,18 @@ from sqlalchemy import and_, select
 
 from ledger.clock import from_us
 from payroll.sealed import FieldCipher, SealedFieldError
-from wallet.domain import payroll_posting
+from wallet.domain import payroll_posting, supplier_payables
 from wallet.domain.errors import Conflict, InvalidRequest, NotFound
 from wallet.domain.payroll_posting import SettlementKind
 from wallet.domain.permissions import Action, can, load_access, load_user, require
 from wallet.domain.tables import (funding_stream_t, pay_run_line_t, pay_run_posting_t, payee_t,
-                                  payment_batch_line_t, payment_batch_t, settlement_t, wallet_t)
+                                  payment_batch_cancellation_t, payment_batch_line_t, payment_batch_t,
+                                  payment_request_t, settlement_t, supplier_payable_t, wallet_t)
 from wallet.domain.unit_of_work import SYSTEM, Tx, UnitOfWork
 from wallet.domain.wallets import load_wallet
-from wallet.money_out import (AlreadyExported, AlreadyPaid, BankAccount, MoneyOutError, NotExported, Originator,
-                              PaymentLine, bacs_text, export_bacs18, export_bulk_csv, new_batch)
+from wallet.money_out import (AlreadyExported, AlreadyPaid, BankAccount, BatchCancelled, BatchStatus, CancelRefused,
+                              MoneyOutError, NotExported, Originator, PaymentLine, bacs_text, check_cancellable,
+                              export_bacs18, export_bulk_csv, new_batch)
 
 FORMATS = ("bacs18", "csv")
 HMRC_PAYEE = "hmrc"
@@ -71,6 +79,14 @@ class BatchAlreadyPaid(Conflict, AlreadyPaid):
     pass
 
 
+class BatchWasCancelled(Conflict, BatchCancelled):
+    pass
+
+
+class CancelNotAllowed(InvalidRequest, CancelRefused):
+    pass
+
+
 class ExportRefused(InvalidRequest):
     """The file cannot be written as asked (a Bacs field, the processing day, the format)."""
 
@@ -100,6 +116,10 @@ class BatchLine:
     settlement_entry_id: str | None
     """The ledger entry that paid it, once confirmed."""
     paid_at: datetime | None
+    request_id: str | None = None
+    """For a supplier line: the payment request it pays."""
+    released: bool = False
+    """Its batch was cancelled: the debt is free to go into another batch."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +134,9 @@ class StoredBatch:
     exported_at: datetime | None
     paid_at: datetime | None
     lines: tuple[BatchLine, ...]
+    cancelled_at: datetime | None = None
+    cancelled_by: str | None = None
+    cancel_reason: str | None = None
 
     @property
     def total(self) -> int:
@@ -162,9 +185,11 @@ def _locked(tx: Tx, batch_id: str) -> tuple[Any, Any]:
 
 
 def _lines(tx: Tx, batch_pk: int) -> list[Any]:
-    q = (select(payment_batch_line_t, pay_run_posting_t.c.run_id)
+    q = (select(payment_batch_line_t, pay_run_posting_t.c.run_id, payment_request_t.c.uuid.label("request_uuid"))
          .select_from(payment_batch_line_t.outerjoin(
-             pay_run_posting_t, pay_run_posting_t.c.id == payment_batch_line_t.c.posting_id))
+             pay_run_posting_t, pay_run_posting_t.c.id == payment_batch_line_t.c.posting_id).outerjoin(
+             supplier_payable_t, supplier_payable_t.c.id == payment_batch_line_t.c.supplier_payable_id).outerjoin(
+             payment_request_t, payment_request_t.c.id == supplier_payable_t.c.request_id))
          .where(payment_batch_line_t.c.batch_id == batch_pk).order_by(payment_batch_line_t.c.id))
     return list(tx.conn.execute(q))
 
@@ -174,12 +199,28 @@ def _load(tx: Tx, row: Any) -> StoredBatch:
     lines = tuple(
         BatchLine(r.uuid, r.kind, r.payee_name, r.account_masked, r.amount, r.reference, r.run_id, r.employee_id,
                   r.payable_entry_id, r.payable_key, r.settlement_entry_id,
-                  from_us(r.paid_us) if r.paid_us is not None else None)
+                  from_us(r.paid_us) if r.paid_us is not None else None, r.request_uuid, r.released_us is not None)
         for r in _lines(tx, row.id))
-    return StoredBatch(row.uuid, wallet_uuid, row.status, from_us(row.created_us), row.created_by,
-                       row.export_format, row.export_digest,
+    cancelled = _cancellation(tx, row.id)
+    return StoredBatch(row.uuid, wallet_uuid, BatchStatus.CANCELLED.value if cancelled else row.status,
+                       from_us(row.created_us), row.created_by, row.export_format, row.export_digest,
                        from_us(row.exported_us) if row.exported_us is not None else None,
-                       from_us(row.paid_us) if row.paid_us is not None else None, lines)
+                       from_us(row.paid_us) if row.paid_us is not None else None, lines,
+                       from_us(cancelled.cancelled_us) if cancelled else None,
+                       cancelled.cancelled_by if cancelled else None, cancelled.reason if cancelled else None)
+
+
+def _cancellation(tx: Tx, batch_pk: int) -> Any:
+    return tx.conn.execute(select(payment_batch_cancellation_t)
+                           .where(payment_batch_cancellation_t.c.batch_id == batch_pk)).first()
+
+
+def _refuse_if_cancelled(tx: Tx, row: Any, doing: str) -> None:
+    cancelled = _cancellation(tx, row.id)
+    if cancelled is not None:
+        raise BatchWasCancelled(
+            f"payment batch {row.uuid} was cancelled ({from_us(cancelled.cancelled_us).isoformat(timespec='seconds')}"
+            f": {cancelled.reason}); it cannot be {doing}. Make a new batch for what is still owed.")
 
 
 def _masked(account: BankAccount) -> str:
@@ -244,10 +285,7 @@ def _unpaid_payables(tx: Tx, wallet_row: Any) -> list[_Payable]:
         select(settlement_t.c.posting_id, settlement_t.c.kind, settlement_t.c.employee_id)
         .join(pay_run_posting_t, pay_run_posting_t.c.id == settlement_t.c.posting_id)
         .where(pay_run_posting_t.c.wallet_id == wallet_row.id))}
-    batched = set(tx.conn.execute(
-        select(payment_batch_line_t.c.payable_key)
-        .join(payment_batch_t, payment_batch_t.c.id == payment_batch_line_t.c.batch_id)
-        .where(payment_batch_t.c.wallet_id == wallet_row.id)).scalars())
+    batched = _batched(tx, wallet_row)
     out: list[_Payable] = []
     postings = tx.conn.execute(select(pay_run_posting_t).where(and_(
         pay_run_posting_t.c.wallet_id == wallet_row.id, pay_run_posting_t.c.entry_id.is_not(None)))
@@ -263,6 +301,15 @@ def _unpaid_payables(tx: Tx, wallet_row: Any) -> list[_Payable]:
     return out
 
 
+def _batched(tx: Tx, wallet_row: Any) -> set[str]:
+    """Keys of the debts in the wallet's live batch lines (a cancelled batch's lines are released)."""
+    return set(tx.conn.execute(
+        select(payment_batch_line_t.c.payable_key)
+        .join(payment_batch_t, payment_batch_t.c.id == payment_batch_line_t.c.batch_id)
+        .where(and_(payment_batch_t.c.wallet_id == wallet_row.id,
+                    payment_batch_line_t.c.released_us.is_(None)))).scalars())
+
+
 def _reference(payable: _Payable, references: Mapping[str, str]) -> str:
     given = references.get(payable.payee)
     if given is not None:
@@ -273,11 +320,12 @@ def _reference(payable: _Payable, references: Mapping[str, str]) -> str:
 
 def create_batch(uow: UnitOfWork, wallet_id: str, *, actor: str, payees: Mapping[str, Payee],
                  cipher: FieldCipher, references: Mapping[str, str] | None = None) -> StoredBatch:
-    """A new batch of every unpaid pay-run payable of the wallet.
+    """A new batch of every unpaid payable of the wallet: pay runs' and suppliers' paid by bank.
 
-    ``payees`` gives the name and bank account for each payee key: :func:`pa_payee` of each PA, ``"hmrc"`` and
-    ``"pension"``; ``references`` (by the same keys) the reference the payee sees (default: what and the pay run).
-    Refused, with every missing payee named, unless all of them are known; refused when nothing is owed.
+    ``payees`` gives the name and bank account for each pay-run payee key: :func:`pa_payee` of each PA, ``"hmrc"``
+    and ``"pension"``; ``references`` (by the same keys) the reference the payee sees (default: what and the pay
+    run). A supplier's account and reference are the ones on file for it. Refused, with every missing payee named,
+    unless all of them are known; refused when nothing is owed.
     """
     references = references or {}
 
@@ -285,7 +333,8 @@ def create_batch(uow: UnitOfWork, wallet_id: str, *, actor: str, payees: Mapping
         wallet_row = tx.wallet_row(wallet_id, lock=True)
         _require(tx, actor, wallet_row, "create a payment batch")
         payables = _unpaid_payables(tx, wallet_row)
-        if not payables:
+        suppliers = supplier_payables.unpaid(tx, wallet_row.id, _batched(tx, wallet_row))
+        if not payables and not suppliers:
             raise NothingToPay("nothing is owed that is not already paid or in a payment batch")
         missing = sorted({p.payee for p in payables if p.payee not in payees})
         if missing:
@@ -310,6 +359,20 @@ def create_batch(uow: UnitOfWork, wallet_id: str, *, actor: str, payees: Mapping
                              account_masked=_masked(payee.account), account_sealed=_seal(cipher, payee.account),
                              amount=p.amount, reference=checked[-1].reference, posting_id=p.posting_id,
                              employee_id=p.employee_id, payable_entry_id=p.entry_id, payable_key=p.key))
+        for d in suppliers:
+            line_uuid = tx.new_id()
+            try:
+                account = supplier_payables.open_sealed(cipher, d.account_sealed)
+                checked.append(PaymentLine(line_uuid, "supplier", d.account_name, account, d.amount, d.reference,
+                                           d.key))
+            except SealedFieldError as exc:
+                raise InvalidRequest(f"the bank details of payee {d.payee_id} cannot be opened: {exc}") from exc
+            except MoneyOutError as exc:
+                raise InvalidRequest(f"payment to payee {d.payee_id}: {exc}") from exc
+            rows.append(dict(uuid=line_uuid, kind="supplier", payee_name=d.account_name,
+                             account_masked=_masked(account), account_sealed=_seal(cipher, account),
+                             amount=d.amount, reference=checked[-1].reference, posting_id=None, employee_id="",
+                             payable_entry_id=d.entry_id, payable_key=d.key, supplier_payable_id=d.payable_pk))
         try:
             new_batch(batch_uuid, checked, created_at=tx.clock.now())
         except MoneyOutError as exc:
@@ -317,7 +380,8 @@ def create_batch(uow: UnitOfWork, wallet_id: str, *, actor: str, payees: Mapping
         batch_pk = tx.conn.execute(payment_batch_t.insert().returning(payment_batch_t.c.id), dict(
             uuid=batch_uuid, wallet_id=wallet_row.id, status="created", created_by=actor,
             created_us=tx.now_us())).scalar_one()
-        tx.conn.execute(payment_batch_line_t.insert(), [dict(r, batch_id=batch_pk) for r in rows])
+        tx.conn.execute(payment_batch_line_t.insert(),
+                        [dict({"supplier_payable_id": None}, **r, batch_id=batch_pk) for r in rows])
         tx.audit(wallet_row.id, actor, "payment_batch_created",
                  f"payment batch {batch_uuid}: {len(rows)} payments, {sum(r['amount'] for r in rows)} pence")
         return _load(tx, _batch_row(tx, batch_uuid))
@@ -342,6 +406,7 @@ def export_batch(uow: UnitOfWork, batch_id: str, *, actor: str, cipher: FieldCip
     def work(tx: Tx) -> ExportedFile:
         wallet_row, row = _locked(tx, batch_id)
         _require(tx, actor, wallet_row, f"export payment batch {batch_id} as {file_format}")
+        _refuse_if_cancelled(tx, row, "sent to the bank")
         if row.status != "created":
             raise BatchAlreadyExported(
                 f"payment batch {batch_id} was already exported ({row.export_format}, "
@@ -390,6 +455,7 @@ def confirm_paid(uow: UnitOfWork, batch_id: str, *, actor: str, line_ids: Sequen
     def work(tx: Tx) -> StoredBatch:
         wallet_row, row = _locked(tx, batch_id)
         _require(tx, actor, wallet_row, f"confirm payment batch {batch_id} paid")
+        _refuse_if_cancelled(tx, row, "confirmed paid")
         if row.status == "created":
             raise BatchNotExported(f"payment batch {batch_id} has not been exported to the bank, so it cannot "
                                    "have been paid")
@@ -420,7 +486,10 @@ def confirm_paid(uow: UnitOfWork, batch_id: str, *, actor: str, line_ids: Sequen
         wallet = load_wallet(tx, wallet_row)
         when = paid_on or tx.clock.now().date()
         for line in wanted:
-            entry_id = _settle_line(tx, wallet, line, when, actor)
+            if line.kind == "supplier":
+                entry_id = supplier_payables.settle(tx, wallet, line.supplier_payable_id, when, actor)
+            else:
+                entry_id = _settle_line(tx, wallet, line, when, actor)
             done = tx.conn.execute(payment_batch_line_t.update().where(and_(
                 payment_batch_line_t.c.id == line.id, payment_batch_line_t.c.paid_us.is_(None))).values(
                 settlement_entry_id=entry_id, paid_by=actor, paid_us=tx.now_us()))
@@ -432,6 +501,38 @@ def confirm_paid(uow: UnitOfWork, batch_id: str, *, actor: str, line_ids: Sequen
             status="paid" if all_paid else "part_paid", paid_us=tx.now_us() if all_paid else None))
         tx.audit(wallet_row.id, actor, "payment_batch_paid",
                  f"payment batch {batch_id}: {len(wanted)} line(s) confirmed paid on {when.isoformat()}")
+        return _load(tx, _batch_row(tx, batch_id))
+
+    return uow.write(work)
+
+
+# ---------------------------------------------------------------------- cancelling
+def cancel_batch(uow: UnitOfWork, batch_id: str, *, actor: str, reason: str,
+                 bank_file_not_sent: bool = False) -> StoredBatch:
+    """Cancel a batch nothing of which is paid, releasing its lines so their debts can go into a new batch.
+
+    A batch already written to a bank file is cancelled only with ``bank_file_not_sent=True``: the person says
+    the file never reached the bank (a file the bank received would still pay, and the debts would be paid
+    twice). Needs the same permission as making the batch; written to the access log either way.
+    """
+    def work(tx: Tx) -> StoredBatch:
+        wallet_row, row = _locked(tx, batch_id)
+        _require(tx, actor, wallet_row, f"cancel payment batch {batch_id}")
+        _refuse_if_cancelled(tx, row, "cancelled again")
+        try:
+            why = check_cancellable(batch_id, row.status, reason, bank_file_not_sent=bank_file_not_sent)
+        except CancelRefused as exc:
+            raise CancelNotAllowed(str(exc)) from None
+        now = tx.now_us()
+        tx.conn.execute(payment_batch_cancellation_t.insert(), dict(
+            batch_id=row.id, reason=why, bank_file_not_sent=bool(bank_file_not_sent and row.status == "exported"),
+            cancelled_by=actor, cancelled_us=now))
+        released = tx.conn.execute(payment_batch_line_t.update().where(and_(
+            payment_batch_line_t.c.batch_id == row.id, payment_batch_line_t.c.paid_us.is_(None),
+            payment_batch_line_t.c.released_us.is_(None))).values(released_us=now)).rowcount
+        sent = " (exported; the bank file was not sent)" if row.status == "exported" else ""
+        tx.audit(wallet_row.id, actor, "payment_batch_cancelled",
+                 f"payment batch {batch_id}{sent}: {released} line(s) released; reason: {why}")
         return _load(tx, _batch_row(tx, batch_id))
 
     return uow.write(work)
@@ -454,6 +555,7 @@ def _settle_line(tx: Tx, wallet: Any, line: Any, paid_on: date, actor: str) -> s
 
 __all__ = [
     "BankDetailsMissing", "BatchAlreadyExported", "BatchAlreadyPaid", "BatchLine", "BatchNotExported",
+    "BatchWasCancelled", "CancelNotAllowed", "cancel_batch",
     "ExportRefused", "ExportedFile", "FORMATS", "HMRC_PAYEE", "NothingToPay", "PENSION_PAYEE", "Payee",
     "StoredBatch", "UnknownPaymentBatch", "confirm_paid", "create_batch", "export_batch",
     "get_batch", "list_batches", "pa_payee",

@@ -17,6 +17,11 @@ While it waits, the money is held in the ledger (a hold debiting ``spend:<catego
 ``cash:<stream>``), so it cannot be spent twice and the funder's available balance shows it. Approval (by the
 holder or an appointee, never the person who asked) commits the hold: the spending is posted from the right
 funding stream. Rejection needs a reason and releases the hold. The requester may withdraw a request that waits.
+
+A payee paid by bank (``wallet.domain.supplier_payables``) is not paid at approval: the spending is posted into
+what the wallet owes that payee, the funder's cash stays held for it, and the request is "approved, awaiting
+bank payment" until a payment batch line for it is confirmed paid. Its stored status is ``paid`` (decided, the
+spending posted); :class:`PaymentRequest` reports the bank's part.
 """
 from __future__ import annotations
 
@@ -35,6 +40,7 @@ from wallet.domain.errors import (Conflict, FundingStreamNeeded, InvalidRequest,
 from wallet.domain.payees import has_been_paid, payee_row
 from wallet.domain.permissions import Action, require
 from wallet.domain.plans import BudgetLine, current_period, load_lines
+from wallet.domain import supplier_payables
 from wallet.domain.schedules import prorate
 from wallet.domain.tables import (budget_line_t, funding_stream_t, payee_t, payment_decision_t, payment_request_t,
                                   wallet_t)
@@ -48,6 +54,9 @@ class PaymentStatus(str, enum.Enum):
     PAID = "paid"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
+    AWAITING_BANK_PAYMENT = "awaiting_bank_payment"
+    """Approved, awaiting bank payment: owed to a payee paid by bank until a payment batch pays it. Never stored:
+    the stored status is ``paid`` and the payable says whether the bank has paid."""
 
 
 class ApprovalReason(str, enum.Enum):
@@ -88,8 +97,10 @@ class PaymentRequest:
     hold_id: str | None
     """The ledger hold that reserves the money while the request waits."""
     entry_id: str | None
-    """The ledger entry that paid it."""
+    """The ledger entry that paid it (for a payee paid by bank: that put it in what the wallet owes them)."""
     decisions: tuple[Decision, ...] = ()
+    bank_payment: supplier_payables.BankPayment | None = None
+    """For a payee paid by bank: the payable, and the entry that paid it once a payment batch did."""
 
     @property
     def needed_approval(self) -> bool:
@@ -110,12 +121,16 @@ def _load(tx: Tx, row: Any) -> PaymentRequest:
         Decision(d.decision, d.decided_by, d.reason, from_us(d.decided_us))
         for d in tx.conn.execute(select(payment_decision_t).where(payment_decision_t.c.request_id == row.id)
                                  .order_by(payment_decision_t.c.id)))
+    bank = supplier_payables.bank_payment(tx, row.id) if row.status == PaymentStatus.PAID.value else None
+    status = PaymentStatus(row.status)
+    if bank is not None and bank.paid_at is None:
+        status = PaymentStatus.AWAITING_BANK_PAYMENT
     return PaymentRequest(
         id=row.uuid, wallet_id=wallet_uuid, payee_id=payee_uuid, category=Category(row.category),
         stream_id=stream_uuid, budget_line_id=line_uuid, amount=row.amount, description=row.description,
         reference=row.reference, requested_by=row.requested_by, requested_at=from_us(row.requested_us),
         on_behalf=row.on_behalf, approval_reasons=tuple(ApprovalReason(r) for r in row.approval_reasons),
-        status=PaymentStatus(row.status), hold_id=row.hold_id, entry_id=row.entry_id, decisions=decisions)
+        status=status, hold_id=row.hold_id, entry_id=row.entry_id, decisions=decisions, bank_payment=bank)
 
 
 def _request_row(tx: Tx, request_id: str) -> Any:
@@ -149,9 +164,12 @@ def payment_requests(uow: UnitOfWork, wallet_id: str, *, actor: str,
         wallet = tx.wallet_row(wallet_id)
         require(tx, actor, Action.VIEW_TRANSACTIONS, wallet, "payment requests", system_allowed=True)
         q = select(payment_request_t).where(payment_request_t.c.wallet_id == wallet.id)
-        if status is not None:
-            q = q.where(payment_request_t.c.status == PaymentStatus(status).value)
-        return [_load(tx, r) for r in tx.conn.execute(q.order_by(payment_request_t.c.id))]
+        wanted = PaymentStatus(status) if status is not None else None
+        if wanted is not None:
+            stored = PaymentStatus.PAID if wanted is PaymentStatus.AWAITING_BANK_PAYMENT else wanted
+            q = q.where(payment_request_t.c.status == stored.value)
+        found = [_load(tx, r) for r in tx.conn.execute(q.order_by(payment_request_t.c.id))]
+        return [p for p in found if wanted is None or p.status is wanted]
 
     return uow.write(work)
 
@@ -244,11 +262,17 @@ def request_payment(uow: UnitOfWork, wallet_id: str, *, actor: str, payee_id: st
                 "payee": payee.uuid, "category": cat.value}
         text = f"{description} ({payee.name})"[:500]
         hold_id = entry_id = None
+        owed = None
         if reasons:
             hold = spending_money(tx, wallet, stream, lambda: tx.ledger.hold(HoldRequest(
                 key=ledger_key, debit=chart.spend(cat, stream.code), credit=chart.cash(stream.code), amount=amount,
                 currency=wallet.currency, description=text, reference=request_id, actor=actor, metadata=meta)))
             hold_id = hold.id
+        elif supplier_payables.paid_by_bank(tx, payee):
+            owed = supplier_payables.owe(tx, wallet, stream, payee, request_id=request_id,
+                                         spend_account=chart.spend(cat, stream.code), amount=amount, text=text,
+                                         actor=actor, metadata=meta, entry_key=ledger_key)
+            entry_id = owed.entry_id
         else:
             entry = spending_money(tx, wallet, stream, lambda: tx.ledger.transfer(
                 ledger_key, chart.spend(cat, stream.code), chart.cash(stream.code), amount,
@@ -266,6 +290,8 @@ def request_payment(uow: UnitOfWork, wallet_id: str, *, actor: str, payee_id: st
             approval_reasons=[r.value for r in reasons],
             status=(PaymentStatus.AWAITING_APPROVAL if reasons else PaymentStatus.PAID).value,
             hold_id=hold_id, entry_id=entry_id, requested_us=now, decided_us=None if reasons else now))
+        if owed is not None:
+            owed.record(tx, wallet_row.id, _request_row(tx, request_id).id)
         return _load(tx, _request_row(tx, request_id))
 
     return uow.write(work)
@@ -303,8 +329,25 @@ def approve_payment(uow: UnitOfWork, request_id: str, *, actor: str, note: str |
     def work(tx: Tx) -> PaymentRequest:
         wallet, row = _locked_request(tx, request_id)
         _check_decider(tx, wallet, row, actor, "approve")
-        entry = tx.ledger.commit_hold(row.hold_id, f"{wallet.book}:pay:{row.uuid}:approved", actor=actor)
-        _decide(tx, row, "approved", actor, (note or "").strip() or None, PaymentStatus.PAID, entry.id)
+        key = f"{wallet.book}:pay:{row.uuid}:approved"
+        payee = tx.conn.execute(select(payee_t).where(payee_t.c.id == row.payee_id)).one()
+        owed = None
+        if supplier_payables.paid_by_bank(tx, payee):
+            # The money held for approval becomes money owed to the payee, still held until the bank pays.
+            held = tx.ledger.get_hold(row.hold_id)
+            tx.ledger.release_hold(row.hold_id, f"{key}:to-payable", actor=actor)
+            book = load_wallet(tx, wallet)
+            stream_uuid = tx.conn.execute(select(funding_stream_t.c.uuid)
+                                          .where(funding_stream_t.c.id == row.stream_id)).scalar_one()
+            owed = supplier_payables.owe(tx, book, book.stream(stream_uuid), payee, request_id=row.uuid,
+                                         spend_account=held.debit, amount=row.amount, text=held.description,
+                                         actor=actor, metadata=dict(held.metadata), entry_key=key)
+            entry_id = owed.entry_id
+        else:
+            entry_id = tx.ledger.commit_hold(row.hold_id, key, actor=actor).id
+        _decide(tx, row, "approved", actor, (note or "").strip() or None, PaymentStatus.PAID, entry_id)
+        if owed is not None:
+            owed.record(tx, wallet.id, row.id)
         return _load(tx, _request_row(tx, request_id))
 
     return uow.write(work)

@@ -8,7 +8,7 @@ stay inside. Nothing here duplicates a ledger figure: balances and spending are 
 from __future__ import annotations
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, ForeignKey, Index, Integer, MetaData, String,
-                        Table, UniqueConstraint)
+                        Table, UniqueConstraint, text)
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -343,6 +343,61 @@ payment_batch_line_t = Table(
     Column("settlement_entry_id", String(36), nullable=True),
     Column("paid_by", String(64), nullable=True),
     _money("paid_us", nullable=True),
-    UniqueConstraint("payable_key", name="uq_wallet_payment_batch_line_payable"),
+    _fk("supplier_payable_id", "wallet_supplier_payable.id", nullable=True),    # 0014: a supplier's payable
+    _money("released_us", nullable=True),                           # 0014: its batch was cancelled
+    # one debt in at most one live batch (0014: a cancelled batch's lines are released)
+    Index("uq_wallet_payment_batch_line_open_payable", "payable_key", unique=True,
+          sqlite_where=text("released_us IS NULL"), postgresql_where=text("released_us IS NULL")),
     Index("ix_wallet_payment_batch_line_batch", "batch_id", "id"),
+)
+
+# Migration 0014_supplier_payables: suppliers paid by bank, their payables, cancelled payment batches.
+payee_bank_account_t = Table(
+    "wallet_payee_bank_account", metadata,
+    _id(),
+    _fk("payee_id", "wallet_payee.id"),
+    Column("account_name", String(200), nullable=False),
+    Column("account_masked", String(40), nullable=False),
+    Column("account_sealed", String(500), nullable=False),          # never in clear
+    Column("reference", String(18), nullable=False),                # what the payee sees on their statement
+    Column("set_by", String(64), nullable=False),
+    _money("set_us"),
+    UniqueConstraint("payee_id", name="uq_wallet_payee_bank_account_payee"),
+)
+
+supplier_payable_t = Table(
+    "wallet_supplier_payable", metadata,
+    _id(), _uuid(),
+    _fk("wallet_id", "wallet_wallet.id"),
+    _fk("request_id", "wallet_payment_request.id"),
+    _fk("payee_id", "wallet_payee.id"),
+    _fk("stream_id", "wallet_funding_stream.id"),
+    _money("amount"),
+    Column("payable_entry_id", String(36), nullable=False),         # spending recognised into the payable
+    Column("hold_id", String(36), nullable=False),                  # the funder's cash kept for it
+    Column("settlement_entry_id", String(36), nullable=True),       # payable -> cash, once the bank paid
+    Column("paid_by", String(64), nullable=True),
+    _money("created_us"),
+    _money("paid_us", nullable=True),
+    UniqueConstraint("request_id", name="uq_wallet_supplier_payable_request"),
+    Index("ix_wallet_supplier_payable_wallet", "wallet_id", "paid_us"),
+)
+
+payment_batch_cancellation_t = Table(
+    "wallet_payment_batch_cancellation", metadata,
+    _id(),
+    _fk("batch_id", "wallet_payment_batch.id"),
+    Column("reason", String(1000), nullable=False),
+    Column("bank_file_not_sent", Boolean, nullable=False),
+    Column("cancelled_by", String(64), nullable=False),
+    _money("cancelled_us"),
+    UniqueConstraint("batch_id", name="uq_wallet_payment_batch_cancellation_batch"),
+)
+
+# The retention job's gate (migration 0015_retention): a row inserted and removed inside the deleting transaction,
+# which the access log's delete guard requires; never committed (wallet/retention.py).
+retention_gate_t = Table(
+    "wallet_retention_gate", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("opened_us", BigInteger, nullable=False),
 )

@@ -7,18 +7,18 @@ paid when the bank says so; the ledger postings for those steps belong to the wa
 from wallet.money_out.bacs18 import BacsCycle, Originator, bacs_cycle, export_bacs18, julian, render_bacs18
 from wallet.money_out.bank_details import BankAccount, bacs_name, bacs_reference, bacs_text
 from wallet.money_out.batch import (
-    BACS_ITEM_LIMIT, BatchStatus, Export, PaymentBatch, PaymentKind, PaymentLine, confirm_paid,
-    ensure_exportable, mark_exported, new_batch,
+    BACS_ITEM_LIMIT, BatchStatus, Export, PaymentBatch, PaymentKind, PaymentLine, cancel, check_cancellable,
+    confirm_paid, ensure_exportable, mark_exported, new_batch,
 )
 from wallet.money_out.bulk_csv import export_bulk_csv, pounds, protect_cell, render_bulk_csv
 from wallet.money_out.errors import (
-    AlreadyExported, AlreadyPaid, BacsFileError, BatchStateError, BatchValidationError, LineProblem,
-    MoneyOutError, NotExported, PaymentLineError,
+    AlreadyExported, AlreadyPaid, BacsFileError, BatchCancelled, BatchStateError, BatchValidationError,
+    CancelRefused, LineProblem, MoneyOutError, NotExported, PaymentLineError,
 )
 
 __all__ = [
     "AlreadyExported", "AlreadyPaid", "BACS_ITEM_LIMIT", "BacsCycle", "BacsFileError", "BankAccount",
-    "BatchStateError", "BatchStatus", "BatchValidationError", "Export", "LineProblem", "MoneyOutError",
+    "BatchCancelled", "BatchStateError", "CancelRefused", "cancel", "check_cancellable", "BatchStatus", "BatchValidationError", "Export", "LineProblem", "MoneyOutError",
     "NotExported", "Originator", "PaymentBatch", "PaymentKind", "PaymentLine", "PaymentLineError", "bacs_cycle",
     "bacs_name", "bacs_reference", "bacs_text", "confirm_paid", "ensure_exportable", "export_bacs18",
     "export_bulk_csv", "julian", "mark_exported", "new_batch", "pounds", "protect_cell", "render_bacs18",

@@ -6,6 +6,11 @@ line paid can clear exactly that payable in the wallet's books.
 
     created --export--> exported --confirm (some lines)--> part_paid --confirm (the rest)--> paid
                                  \\-----------confirm (all lines)------------------------------/
+    created or exported --cancel (with a reason)--> cancelled
+
+A batch not yet confirmed can be cancelled, so its payables can go into a new batch. One already written to a
+bank file is cancelled only when the person says the file was not sent: a file that reached the bank pays.
+A cancelled batch is never exported or confirmed.
 
 Every step returns a new batch; nothing is changed in place. A batch is exported once and each line is paid
 once: a second export or a second confirmation is refused with an error that says what happened before.
@@ -19,8 +24,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from wallet.money_out.bank_details import BankAccount, bacs_name, bacs_reference
 from wallet.money_out.errors import (
-    AlreadyExported, AlreadyPaid, BatchStateError, BatchValidationError, LineProblem, NotExported,
-    PaymentLineError,
+    AlreadyExported, AlreadyPaid, BatchCancelled, BatchStateError, BatchValidationError, CancelRefused, LineProblem,
+    NotExported, PaymentLineError,
 )
 
 BACS_ITEM_LIMIT = 2_000_000_000
@@ -42,6 +47,7 @@ class BatchStatus(str, enum.Enum):
     EXPORTED = "exported"
     PART_PAID = "part_paid"
     PAID = "paid"
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True)
@@ -132,6 +138,8 @@ class PaymentBatch:
     """SHA-256 of the exported file, so the file sent to the bank can be matched to the batch later."""
     paid: tuple[tuple[str, datetime], ...] = ()
     """(line_id, when its payment was confirmed), in confirmation order."""
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
 
     @property
     def total(self) -> int:
@@ -223,7 +231,10 @@ def new_batch(batch_id: str, lines: Iterable[PaymentLine | Mapping[str, Any]], *
 
 
 def ensure_exportable(batch: PaymentBatch) -> None:
-    """Raise AlreadyExported unless the batch has never been exported."""
+    """Raise AlreadyExported unless the batch has never been exported (BatchCancelled if it was cancelled)."""
+    if batch.status is BatchStatus.CANCELLED:
+        raise BatchCancelled(f"payment batch {batch.batch_id!r} was cancelled ({_when(batch.cancelled_at)}); "
+                             "it cannot be sent to the bank. Make a new batch for what is still owed.")
     if batch.status is not BatchStatus.CREATED:
         raise AlreadyExported(
             f"payment batch {batch.batch_id!r} was already exported ({batch.export_format}, "
@@ -248,6 +259,9 @@ def confirm_paid(batch: PaymentBatch, *, at: datetime, line_ids: Sequence[str] |
     """
     if at.tzinfo is None:
         raise ValueError("at must be timezone-aware")
+    if batch.status is BatchStatus.CANCELLED:
+        raise BatchCancelled(f"payment batch {batch.batch_id!r} was cancelled ({_when(batch.cancelled_at)}), so "
+                             "nothing in it can be confirmed paid")
     if batch.status is BatchStatus.CREATED:
         raise NotExported(
             f"payment batch {batch.batch_id!r} has not been exported to the bank, so it cannot have been paid")
@@ -280,6 +294,41 @@ def confirm_paid(batch: PaymentBatch, *, at: datetime, line_ids: Sequence[str] |
     paid = batch.paid + tuple((line_id, at) for line_id in wanted)
     status = BatchStatus.PAID if len(paid) == len(batch.lines) else BatchStatus.PART_PAID
     return replace(batch, paid=paid, status=status)
+
+
+MAX_CANCEL_REASON = 1000
+
+
+def check_cancellable(batch_id: str, status: BatchStatus | str, reason: object, *,
+                      bank_file_not_sent: bool = False) -> str:
+    """The reason, trimmed, if a batch in ``status`` may be cancelled; otherwise the refusal, saying why.
+
+    A batch with any line confirmed paid is not cancelled (the money went); an exported one only with
+    ``bank_file_not_sent``: the person cancelling says the file never reached the bank.
+    """
+    status = BatchStatus(status)
+    if status is BatchStatus.CANCELLED:
+        raise BatchCancelled(f"payment batch {batch_id!r} was already cancelled")
+    if status in (BatchStatus.PAID, BatchStatus.PART_PAID):
+        raise CancelRefused(f"payment batch {batch_id!r} is {status.value.replace('_', ' ')}: the bank has paid "
+                            "some of it, so it cannot be cancelled")
+    if not isinstance(reason, str) or not reason.strip():
+        raise CancelRefused("say why the payment batch is cancelled")
+    if len(reason.strip()) > MAX_CANCEL_REASON:
+        raise CancelRefused(f"the reason is too long: at most {MAX_CANCEL_REASON} characters")
+    if status is BatchStatus.EXPORTED and bank_file_not_sent is not True:
+        raise CancelRefused(
+            f"payment batch {batch_id!r} was already written to a bank file. Cancel it only if that file was not "
+            "sent to the bank (say so explicitly): a file the bank received will still pay")
+    return reason.strip()
+
+
+def cancel(batch: PaymentBatch, *, at: datetime, reason: str, bank_file_not_sent: bool = False) -> PaymentBatch:
+    """created (or exported, with ``bank_file_not_sent``) -> cancelled; refused once any line is paid."""
+    if at.tzinfo is None:
+        raise ValueError("at must be timezone-aware")
+    why = check_cancellable(batch.batch_id, batch.status, reason, bank_file_not_sent=bank_file_not_sent)
+    return replace(batch, status=BatchStatus.CANCELLED, cancelled_at=at, cancel_reason=why)
 
 
 def _when(moment: datetime | None) -> str:

@@ -75,5 +75,13 @@ class AlreadyPaid(BatchStateError):
     pass
 
 
+class BatchCancelled(BatchStateError):
+    """The batch was cancelled: it is never exported or paid."""
+
+
+class CancelRefused(BatchStateError):
+    """The batch cannot be cancelled (some of it was paid, no reason given, or its file may have been sent)."""
+
+
 class BacsFileError(MoneyOutError, ValueError):
     """The Bacs file cannot be written as asked (processing day, serial number, service user details)."""

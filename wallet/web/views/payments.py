@@ -25,7 +25,7 @@ bp = Blueprint("wallet_payments", __name__)
 MAX_PAYMENT = 10_000_000   # £100,000: anything bigger is a typing slip, not a care payment
 
 STATUS_WORDS = {"awaiting_approval": "Waiting for approval", "paid": "Paid", "rejected": "Rejected",
-                "withdrawn": "Withdrawn"}
+                "withdrawn": "Withdrawn", "awaiting_bank_payment": "Approved, awaiting bank payment"}
 
 
 def reason_words(reason: str, threshold: int) -> str:
