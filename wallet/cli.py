@@ -4,6 +4,9 @@ Each area contributes a click group from ``wallet/commands/``; this module only 
 """
 from __future__ import annotations
 
+import errno
+import sys
+
 import click
 
 from wallet.commands import backup_cmds, db_cmds, hmrc_cmds, ledger_cmds, payroll_cmds, serve_cmds
@@ -13,6 +16,7 @@ from wallet.commands import evidence_cmds
 from wallet.commands import stripe_cmds
 from wallet.commands import keys_cmds
 from wallet.commands import payment_batch_cmds
+from wallet.commands import retention_cmds
 
 
 @click.group(help="Care wallet: personal budgets, payroll and HMRC reporting.")
@@ -39,10 +43,23 @@ cli.add_command(evidence_cmds.evidence)
 cli.add_command(stripe_cmds.stripe)
 cli.add_command(keys_cmds.keys)
 cli.add_command(payment_batch_cmds.payments)
+cli.add_command(retention_cmds.retention)
+
+
+# A full disk (or a quota, or a file-size limit) is the machine's state, not a fault of the command: say so plainly.
+_NO_ROOM = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 
 
 def main() -> None:
-    cli(prog_name="wallet")
+    try:
+        cli(prog_name="wallet")
+    except OSError as failed:
+        if failed.errno not in _NO_ROOM:
+            raise
+        where = f" to {failed.filename}" if failed.filename else ""
+        click.echo(f"Error: there is no room on the disk to write{where} ({failed.strerror}). Free some space, "
+                   "then run the command again; any file it had begun is incomplete.", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ from wallet.bank.statement import (MAX_LINES, BankLine, ParsedStatement, Stateme
 HEADER_SEARCH_ROWS = 20
 """Some banks (Nationwide) put the account's name and balance above the heading row."""
 SAMPLE_ROWS = 5
+MAX_COLUMNS = 200
+"""Banks export a dozen or so columns; a row with thousands is not a statement (and would be slow to sniff)."""
 
 
 def norm(header: str) -> str:
@@ -187,6 +189,8 @@ def sniff(text: str) -> CsvShape:
     delimiter = _delimiter(text)
     rows = []
     for n, row in _rows(text, delimiter):
+        if len(row) > MAX_COLUMNS:
+            raise StatementError(f"this row has {len(row):,} columns; a bank statement has far fewer", n)
         rows.append((n, row))
         if len(rows) >= HEADER_SEARCH_ROWS + SAMPLE_ROWS:
             break

@@ -15,7 +15,10 @@ from xml.sax.saxutils import unescape
 from wallet.bank.statement import (MAX_LINES, BankLine, ParsedStatement, StatementError, clean_text, decode,
                                    parse_amount)
 
-_TAG = re.compile(r"<(/?)([A-Za-z0-9_.]+)(?:\s[^>]*)?>([^<]*)")
+_TAG = re.compile(r"<(/?)([A-Za-z0-9_.]+)(?:\s[^<>]*)?>([^<]*)")
+"""Attributes stop at the next '<', so a file full of unclosed tags is read in linear time, not quadratic."""
+MAX_DEPTH = 32
+"""A real statement nests aggregates about eight deep."""
 _ENTITIES = {"&nbsp;": " "}
 
 
@@ -55,6 +58,9 @@ def _parse_tree(text: str) -> _Node:
         if value.strip():
             stack[-1].values.setdefault(name, (unescape(value.strip(), _ENTITIES), line_at))
         else:
+            if len(stack) > MAX_DEPTH:
+                raise StatementError(f"the OFX elements are nested more than {MAX_DEPTH} deep; this is not a bank "
+                                     "statement", line_at)
             node = _Node(name, line_at)
             stack[-1].children.append(node)
             stack.append(node)

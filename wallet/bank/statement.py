@@ -18,6 +18,9 @@ from wallet.domain.errors import InvalidRequest
 MAX_FILE_BYTES = 10 * 1024 * 1024
 """A year of a busy account is well under a megabyte; anything near this is not a statement."""
 MAX_LINES = 100_000
+MAX_AMOUNT_PENCE = 10**13
+"""£100 billion: no personal account's line or balance comes near it, and every sum of lines stays far inside
+the database's 64-bit columns."""
 
 
 class StatementError(InvalidRequest):
@@ -73,6 +76,9 @@ class ParsedStatement:
 
 # ---------------------------------------------------------------------- amounts
 _AMOUNT_JUNK = re.compile(r"[£,\s\u00a0]|GBP", re.IGNORECASE)
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+"""Digits with an optional point: no exponent ('1e9'), no 'NaN', nothing Decimal would read that a bank never
+writes."""
 
 
 def parse_amount(text: str, what: str = "amount", line: int | None = None) -> int:
@@ -89,15 +95,17 @@ def parse_amount(text: str, what: str = "amount", line: int | None = None) -> in
         cleaned, sign = cleaned[1:-1], -sign
     if not cleaned:
         raise StatementError(f"the {what} is empty", line)
+    if len(cleaned) > 40 or not _PLAIN_NUMBER.fullmatch(cleaned):
+        raise StatementError(f"the {what} {raw[:40]!r} is not an amount of money", line)
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
         raise StatementError(f"the {what} {raw!r} is not an amount of money", line) from None
-    if not value.is_finite():
-        raise StatementError(f"the {what} {raw!r} is not an amount of money", line)
     pence = value * 100
     if pence != pence.to_integral_value():
         raise StatementError(f"the {what} {raw!r} has more than two decimal places", line)
+    if abs(pence) >= MAX_AMOUNT_PENCE:
+        raise StatementError(f"the {what} {raw!r} is too large to be on a bank statement", line)
     return sign * int(pence)
 
 

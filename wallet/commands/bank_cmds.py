@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from wallet.commands.files import write_whole
+
 
 def _uow(ctx: click.Context):
     from wallet.config import database_url
@@ -113,7 +115,7 @@ def monthly_cmd(ctx: click.Context, wallet: str, month: str | None, out: Path | 
         raise click.ClickException(str(refused)) from None
     click.echo(f"{r.title}\n{monthly.summary_words(r)}")
     if out is not None:
-        out.write_bytes(monthly.render_pdf(r))
+        write_whole(out, monthly.render_pdf(r))
         click.echo(f"Written to {out}.")
     if send:
         sent = monthly.send_monthly_report(uow, wallet_id, first)

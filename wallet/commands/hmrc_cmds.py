@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from wallet.commands.files import write_whole
+
 from hmrc_export.model import LateReason
 
 
@@ -116,9 +118,7 @@ def _write(data: bytes, out: Path | None) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    tmp = out.with_name(out.name + ".part")
-    tmp.write_bytes(data)
-    tmp.replace(out)   # never leave half a document where the finished one should be
+    write_whole(out, data)
     click.echo(f"written to {out}", err=True)
 
 

@@ -413,6 +413,8 @@ def _entries(data: Any, where: str) -> tuple[tuple, tuple, int]:
             hours = Decimal(str(item.get("hours", "0")))
         except InvalidOperation:
             raise click.BadParameter(f"{label}: hours must be a number such as 7.5") from None
+        if not hours.is_finite() or not 0 <= hours <= 24:
+            raise click.BadParameter(f"{label}: hours must be a number from 0 to 24, such as 7.5")
         absences.append(Absence(_date(str(item["day"]), label), str(item["kind"]), hours))
     try:
         expenses = parse_pounds(str(data.get("expenses", "0")))
@@ -421,28 +423,66 @@ def _entries(data: Any, where: str) -> tuple[tuple, tuple, int]:
     return tuple(shifts), tuple(absences), expenses
 
 
+TIMESHEET_FILE_BYTES = 256 * 1024
+"""A month of shifts is a few kilobytes; a bigger file is refused before it is read."""
+
+
 def _read_json(path: Path) -> Any:
     try:
+        if path.stat().st_size > TIMESHEET_FILE_BYTES:
+            raise click.BadParameter(f"{path} is larger than {TIMESHEET_FILE_BYTES // 1024} KB; a timesheet is "
+                                     "much smaller")
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise click.BadParameter(f"{path} is not readable JSON ({exc})") from None
+    except (OSError, ValueError, RecursionError) as exc:   # RecursionError: absurdly deep nesting
+        raise click.BadParameter(f"{path} is not readable JSON ({str(exc)[:200]})") from None
 
 
-@timesheet.command("add", help="""Add a draft timesheet from a JSON file.
+def _read_timesheet(path: Path, fmt: str | None) -> tuple[tuple, tuple, int]:
+    """Shifts, absences and expenses from a JSON or CSV timesheet file (by --format, else by its extension)."""
+    from payroll.timesheet_csv import TimesheetFileError, read_timesheet_csv
+
+    chosen = fmt or ("csv" if path.suffix.lower() == ".csv" else "json")
+    if chosen == "json":
+        return _entries(_read_json(path), str(path))
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(TIMESHEET_FILE_BYTES + 1)
+        rows = read_timesheet_csv(data)
+    except OSError as exc:
+        raise click.BadParameter(f"{path} cannot be read ({exc.strerror or exc})") from None
+    except TimesheetFileError as exc:
+        if len(exc.problems) == 1:
+            _fail(f"{path} is not a timesheet we can read: {exc.problems[0]}")
+        _fail(f"{path} is not a timesheet we can read:", exc.problems)
+    return rows.shifts, rows.absences, 0
+
+
+@timesheet.command("add", help="""Add a draft timesheet from a JSON or CSV file.
 
 \b
+JSON:
 {"shifts": [{"start": "2026-04-06T09:00", "end": "2026-04-06T17:00", "kind": "standard", "note": ""}],
  "absences": [{"day": "2026-04-10", "kind": "sick"}, {"day": "2026-04-13", "kind": "holiday", "hours": "7.5"}],
  "expenses": "12.50"}
-Times without a zone are UK time; kinds: standard, night, weekend, bank_holiday, sleep_in, on_call.""")
+Times without a zone are UK time; kinds: standard, night, weekend, bank_holiday, sleep_in, on_call.
+
+\b
+CSV (a file ending .csv, or --format csv), UK time, a shift ending before it starts ends the next day:
+date,start,end,kind,note,hours
+06/04/2026,09:00,17:00,standard,,
+06/04/2026,22:00,07:00,sleep_in,,
+10/04/2026,,,sick,,
+13/04/2026,,,holiday,,7.5""")
 @click.option("--employee", "employee_id", required=True)
 @click.option("--from", "period_start", required=True, help="First day, YYYY-MM-DD")
 @click.option("--to", "period_end", required=True, help="Last day, YYYY-MM-DD")
 @click.option("--file", "file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default=None,
+              help="The file's format (default: csv for a .csv file, else json).")
 @ACTOR
 @click.pass_context
-def timesheet_add(ctx, employee_id, period_start, period_end, file, actor):
-    shifts, absences, expenses = _entries(_read_json(file), str(file))
+def timesheet_add(ctx, employee_id, period_start, period_end, file, fmt, actor):
+    shifts, absences, expenses = _read_timesheet(file, fmt)
     service = _service(ctx)
     made = _call(lambda: service.save_timesheet(
         employee_id, period_start=_date(period_start, "--from"), period_end=_date(period_end, "--to"),

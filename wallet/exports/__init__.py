@@ -13,8 +13,8 @@ manifest to check it is complete and unaltered (see ``manifest``).
 No Flask here: the portal (``wallet.web.views_exports``) and the API stream what the writers yield.
 """
 from wallet.exports.source import ExportFormat, ExportLine, ExportPlan, Snapshot, plan_export
-from wallet.exports.writers import (MAX_PDF_LINES, TooLargeForPdf, content_type, file_name, pdf_export,
-                                    statement_html, stream_export)
+from wallet.exports.writers import (MAX_PDF_LINES, ExportFailed, TooLargeForPdf, content_type, file_name,
+                                    pdf_export, statement_html, stream_export)
 
-__all__ = ["ExportFormat", "ExportLine", "ExportPlan", "Snapshot", "plan_export", "MAX_PDF_LINES",
+__all__ = ["ExportFormat", "ExportLine", "ExportPlan", "Snapshot", "plan_export", "MAX_PDF_LINES", "ExportFailed",
            "TooLargeForPdf", "content_type", "file_name", "pdf_export", "statement_html", "stream_export"]

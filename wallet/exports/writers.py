@@ -26,6 +26,7 @@ The writers do not know Flask: they yield ``bytes`` for a streaming response (or
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
 import json
@@ -105,8 +106,9 @@ def file_name(plan: ExportPlan) -> str:
 
 
 def stream_export(db: Database, plan: ExportPlan, *, evidence_store: EvidenceStore | None = None) -> Iterator[bytes]:
-    """The export's bytes, as they are made. Nothing is read until the first chunk is asked for. Without
-    ``evidence_store`` a ZIP lists the evidence but does not hold the files."""
+    """The export's bytes, as they are made. Nothing is read until the first chunk is asked for, except for
+    XLSX, whose workbook is made here (it may raise :class:`ExportFailed`). Without ``evidence_store`` a ZIP
+    lists the evidence but does not hold the files."""
     if plan.format is ExportFormat.CSV:
         return _zipped(db, plan, "transactions.csv", _write_csv, evidence_store)
     if plan.format is ExportFormat.XLSX:
@@ -337,13 +339,41 @@ def _write_csv(snap: Snapshot, tally: Tally, member: _HashingMember) -> Iterator
 
 
 # ---------------------------------------------------------------------- XLSX
+class ExportFailed(Exception):
+    """The export could not be made on this server (its disk is full, say). Nothing in the books changed and
+    nothing was sent; the message says so in plain words."""
+
+
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def _failed(exc: OSError) -> ExportFailed:
+    if exc.errno in _DISK_FULL:
+        return ExportFailed("The export could not be made because the server has run out of disk space. Nothing "
+                            "was changed. Please try again later, or choose CSV, which needs no space on the server.")
+    return ExportFailed(f"The export could not be made ({exc.strerror or 'the server could not write it'}). Nothing "
+                        "was changed. Please try again later.")
+
+
 def _xlsx_zip(db: Database, plan: ExportPlan, evidence_store: EvidenceStore | None = None) -> Iterator[bytes]:
+    """The workbook is made in a temporary file before the first byte is sent, so a disk that fills up shows as
+    :class:`ExportFailed` here (the page can say so) rather than as a download cut short. The file is unlinked
+    as soon as it is open again for sending: it never outlives the export, however the download ends."""
+    try:
+        workbook, snap_head, tally, found = _xlsx_file(db, plan)
+    except OSError as exc:
+        raise _failed(exc) from exc
+    return _xlsx_send(workbook, plan, snap_head, tally, found, evidence_store)
+
+
+def _xlsx_file(db: Database, plan: ExportPlan) -> tuple[Any, Any, Tally, list[ExportedEvidence]]:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
     handle, path = tempfile.mkstemp(suffix=".xlsx", prefix="wallet-export-")
     os.close(handle)
+    book = None
     try:
         with Snapshot.open(db, plan) as snap:
             tally = Tally(snap.opening)
@@ -383,26 +413,51 @@ def _xlsx_zip(db: Database, plan: ExportPlan, evidence_store: EvidenceStore | No
                 summary.append([text(label), money(value, blank_zero=False) if label.endswith("(£)")
                                 else text(str(value))])
             book.save(path)
+            head = snap.head
+        workbook = open(path, "rb")
+    finally:
+        os.unlink(path)
+        if book is not None:
+            _drop_sheet_files(book)
+    return workbook, head, tally, found
+
+
+def _drop_sheet_files(book: Any) -> None:
+    """A write-only sheet streams its rows to a temporary file of its own, removed by a save that finishes; when
+    the save fails (a full disk) openpyxl would leave them until the process exits."""
+    for sheet in book.worksheets:
+        writer = getattr(sheet, "_writer", None)
+        out = getattr(writer, "out", None)
+        if out and os.path.exists(out):
+            for close in (getattr(getattr(sheet, "_rows", None), "close", None), writer.close):
+                try:   # the row stream first: left open, it would write to the closed file when collected
+                    if close is not None:
+                        close()
+                except Exception:   # noqa: BLE001  (already failing; the file goes either way)
+                    pass
+            writer.cleanup()
+
+
+def _xlsx_send(xlsx: Any, plan: ExportPlan, head: Any, tally: Tally, found: list[ExportedEvidence],
+               evidence_store: EvidenceStore | None) -> Iterator[bytes]:
+    with xlsx:
         sink = _Sink()
         with zipfile.ZipFile(sink, "w") as archive:
             name = "statement.xlsx"
             with archive.open(_zip_info(name, plan), "w", force_zip64=True) as raw:
                 member = _HashingMember(raw)
-                with open(path, "rb") as xlsx:
-                    while chunk := xlsx.read(_FILE_CHUNK):
-                        member.write(chunk)
-                        out = sink.drain()
-                        if out:
-                            yield out
+                while chunk := xlsx.read(_FILE_CHUNK):
+                    member.write(chunk)
+                    out = sink.drain()
+                    if out:
+                        yield out
             tally.add_file(name, member.sha.hexdigest(), member.size)
             summary: dict[str, Any] = {}
             yield from _zip_evidence(archive, sink, plan, found, tally, evidence_store, summary)
             archive.writestr(_zip_info("manifest.json", plan),
-                             json.dumps(build_manifest(plan, snap.head, tally, evidence=summary), indent=2,
+                             json.dumps(build_manifest(plan, head, tally, evidence=summary), indent=2,
                                         ensure_ascii=False))
         yield sink.drain()
-    finally:
-        os.unlink(path)
 
 
 def _summary_rows(plan: ExportPlan, m: dict[str, Any]) -> list[tuple[str, Any]]:

@@ -18,8 +18,8 @@ from wallet.domain.directory import actions_for
 from wallet.domain.errors import InvalidRequest, NotFound, PermissionDenied, UnknownFundingStream
 from wallet.domain.permissions import Action
 from wallet.domain.wallets import Wallet
-from wallet.exports import (MAX_PDF_LINES, ExportFormat, TooLargeForPdf, content_type, file_name, pdf_export,
-                            plan_export, stream_export)
+from wallet.exports import (MAX_PDF_LINES, ExportFailed, ExportFormat, TooLargeForPdf, content_type, file_name,
+                            pdf_export, plan_export, stream_export)
 from wallet.exports.source import check_period
 from wallet.web.context import uow, user_id, wallet_for
 from wallet.web.db import export_database
@@ -112,7 +112,10 @@ def download(wallet_id: str):
         except TooLargeForPdf as refused:
             return _page(_wallet(wallet_id), values, {"format": _sentence(refused)}, 400)
         return Response(body, mimetype=content_type(plan.format), headers=headers)
-    return export_response(plan, headers)
+    try:
+        return export_response(plan, headers)
+    except ExportFailed as failed:   # e.g. the disk is full: say so on the page; nothing was sent or changed
+        return _page(_wallet(wallet_id), values, {"format": str(failed)}, 503)
 
 
 def export_response(plan: Any, headers: dict[str, str]) -> Response:
