@@ -86,3 +86,20 @@ def evidence_dir() -> Path:
     ``WALLET_EVIDENCE_DIR``, or ``instance/evidence`` for the embedded default. Back it up with the database."""
     configured = os.environ.get("WALLET_EVIDENCE_DIR")
     return Path(configured) if configured else DEFAULT_INSTANCE / "evidence"
+
+
+def hmrc_gateway(environ: dict[str, str] | None = None):
+    """Where the scheduler sends FPS and EPS submissions, and as whom: ``WALLET_HMRC_GATEWAY_URL``,
+    ``WALLET_HMRC_SENDER_ID`` and ``WALLET_HMRC_PASSWORD`` (``WALLET_HMRC_TEST_IN_LIVE=1`` for HMRC's
+    test-in-live service). None when any of the three is missing: the scheduler then leaves reminders and a
+    person sends the submissions. The password is never logged (``GatewayConfig`` hides it in its repr)."""
+    from hmrc_export.gateway import GatewayConfig
+
+    env = os.environ if environ is None else environ
+    url, sender = env.get("WALLET_HMRC_GATEWAY_URL", "").strip(), env.get("WALLET_HMRC_SENDER_ID", "").strip()
+    password = env.get("WALLET_HMRC_PASSWORD", "")
+    if not (url and sender and password):
+        return None
+    return GatewayConfig(submission_url=url, sender_id=sender, password=password,
+                         test_in_live=env.get("WALLET_HMRC_TEST_IN_LIVE", "").strip().lower() in {"1", "true", "yes"},
+                         max_wait_seconds=120)

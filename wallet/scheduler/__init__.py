@@ -1,4 +1,4 @@
-"""The scheduler: the wallet's timed work (funding checks, hold expiry, alerts, payroll and HMRC reminders,
+"""The scheduler: the wallet's timed work (funding checks, hold expiry, alerts, payroll and HMRC,
 statements, data retention), run by one leader process at a time.
 
 * ``store``: the lease, the run records (claimed by unique key, so nothing is done twice), watermarks, notices;
@@ -6,8 +6,9 @@ statements, data retention), run by one leader process at a time.
 * ``engine``: ``Scheduler.tick()`` (one pass: lead, retry, catch up, run) and ``Scheduler.serve()``
   (APScheduler, for the ``wallet scheduler`` command).
 
-Submitting to HMRC and paying HMRC need the employer's credentials and a person's decision: the scheduler only
-leaves reminders for those.
+The payroll jobs (``payroll_jobs``) calculate pay runs before pay day for a person to approve, post finalised
+runs, and send the FPS and EPS when HMRC gateway credentials are configured (each once: ``submissions``);
+paying the PAs and HMRC stays a person's decision.
 """
 from wallet.scheduler.engine import Scheduler, TickReport
 from wallet.scheduler.jobs import Job, JobContext, Occurrence, default_jobs

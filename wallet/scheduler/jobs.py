@@ -13,15 +13,19 @@ What the jobs do, and what they never do:
   missed-funding alert when the payment had not arrived.
 * ``alert_checks`` (daily, per wallet): ``check_alerts`` (low balance, surplus, missed funding, overspend,
   insurance renewal), each alert raised once for its cause.
-* ``pay_run_reminder`` (five working days before each employer's pay day) and ``fps_reminder`` (the working
-  day before pay day: an FPS must reach HMRC on or before pay day); ``eps_reminder`` (three working days
-  before the 19th) and ``hmrc_payment_reminder`` (three working days before the 22nd, or the last working day
-  before it). These leave notices only: submitting to HMRC or paying needs the employer's credentials and a
-  person's decision, so a person does it.
+* the payroll jobs (``wallet.scheduler.payroll_jobs``): ``pay_run_calculation`` (five working days before
+  each employer's pay day: the run created and calculated, for a person to approve), ``payroll_posting``
+  (finalised runs into the books), ``fps_submission`` and ``fps_reminder`` (an FPS must reach HMRC on or
+  before pay day), ``eps_submission`` (three working days before the 19th) and ``hmrc_payment_reminder``
+  (three working days before the 22nd, or the last working day before it, with the amount from the P32).
+  Submissions go to HMRC only when the gateway credentials are configured; paying stays a person's decision.
 * ``monthly_statement`` (the 1st, per wallet, for the month before): a notice with the month's figures.
 * ``monthly_report`` (the 1st, per wallet, for the month before): the monthly report kept as sent and a notice
   for the holder and each appointee (``wallet.reports``).
-* ``data_retention`` (the 1st): reports records older than six years that may be deleted. Deletes nothing.
+* ``data_retention`` (the 1st): applies the retention policy (``wallet.retention``, ``docs/retention.md``):
+  deletes personal data over six years old and erases leavers' sealed details six years after their tax year,
+  in bounded batches; financial records are kept and only counted. The run's summary and a notice say what
+  went, with the cutoffs.
 
 Pay days: payroll keeps no pay-day calendar, so an employer's pay days are projected from its regular pay runs:
 the first run of its current frequency anchors the series (every 7, 14 or 28 days, or the same day each month);
@@ -30,14 +34,15 @@ a pay day that is not a working day moves to the working day before it.
 from __future__ import annotations
 
 import logging
+import weakref
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Callable, Iterable, Iterator
 
-from sqlalchemy import and_, column, func, select, table
-from sqlalchemy.engine import Connection
+from sqlalchemy import and_, select
 
 from ledger.clock import Clock, from_us, to_us
+from wallet import retention
 from wallet.calendar import ENGLAND_AND_WALES, WorkingDays
 from wallet.domain import alerts as alerts_mod
 from wallet.domain.schedules import Period, Schedule, add_months, funding_dates, start_of
@@ -54,7 +59,6 @@ RUN_AT = time(6, 0, tzinfo=timezone.utc)
 HOLD_SWEEP_EVERY = timedelta(minutes=15)
 PAY_RUN_REMINDER_WORKING_DAYS = 5
 HMRC_REMINDER_WORKING_DAYS = 3
-RETENTION_MONTHS = 72
 _PAY_STEP_DAYS = {"weekly": 7, "fortnightly": 14, "four_weekly": 28}
 
 
@@ -251,14 +255,46 @@ def pay_days(runs: Iterable[Any], upto: date, calendar: WorkingDays = ENGLAND_AN
         n += 1
 
 
+_TICK_READS: "weakref.WeakKeyDictionary[Any, tuple[datetime, dict[str, Any]]]" = weakref.WeakKeyDictionary()
+
+
+def _tick_reads(ctx: JobContext) -> dict[str, Any]:
+    """The payroll as the due-run functions of one tick see it, read once a tick rather than once a job (a run
+    that changes pay runs calls ``forget_tick_reads``); the work of a run always reads afresh."""
+    now = ctx.moment()
+    held = _TICK_READS.get(ctx.payroll)
+    if held is None or held[0] != now:
+        held = (now, {})
+        _TICK_READS[ctx.payroll] = held
+    return held[1]
+
+
+def forget_tick_reads(ctx: JobContext) -> None:
+    if ctx.payroll is not None:
+        _TICK_READS.pop(ctx.payroll, None)
+
+
 def _employers(ctx: JobContext) -> list[Any]:
-    return list(ctx.payroll.list_employers()) if ctx.payroll is not None else []
+    if ctx.payroll is None:
+        return []
+    reads = _tick_reads(ctx)
+    if "employers" not in reads:
+        reads["employers"] = list(ctx.payroll.list_employers())
+    return reads["employers"]
+
+
+def employer_runs(ctx: JobContext, employer_id: str) -> list[Any]:
+    """An employer's pay runs (without payslips), for working out what is due this tick."""
+    runs = _tick_reads(ctx).setdefault("runs", {})
+    if employer_id not in runs:
+        runs[employer_id] = ctx.payroll.list_runs(employer_id)
+    return runs[employer_id]
 
 
 def _employer_pay_days(ctx: JobContext, upto: date) -> list[tuple[PayDay, list[Any]]]:
     out = []
     for e in _employers(ctx):
-        runs = ctx.payroll.list_runs(e.id)
+        runs = employer_runs(ctx, e.id)
         out.extend((p, runs) for p in pay_days(runs, upto + timedelta(days=60), ctx.calendar, e.id, e.name))
     return out
 
@@ -284,39 +320,10 @@ def _run_for(ctx: JobContext, employer_id: str, pay_day: date, nominal: date) ->
     return None
 
 
-def _pay_run_reminder(ctx: JobContext, occ: Occurrence) -> str:
-    p = occ.params
-    day, nominal = date.fromisoformat(p["pay_day"]), date.fromisoformat(p["nominal"])
-    run = _run_for(ctx, p["employer"], day, nominal)
-    moved = f" (moved from {_long(nominal)}, not a working day)" if day != nominal else ""
-    if run is None:
-        state = "There is no pay run for it yet: create it, and approve the timesheets"
-    elif run.status.value == "finalised":
-        state = "Its pay run is finalised"
-    else:
-        state = f"Its pay run is {run.status.value}: approve the timesheets and the run"
-    message = (f"{p['employer_name']} pays on {_long(day)}{moved}. {state}, so the personal assistants are paid "
-               "on time (a bank payment takes three working days).")
-    ctx.notice(kind="pay_run_reminder", subject=p["employer"], due_on=day, message=message,
-               details={"pay_day": p["pay_day"], "run": run.id if run else None,
-                        "status": run.status.value if run else None})
-    return message
-
-
-def _fps_reminder(ctx: JobContext, occ: Occurrence) -> str:
-    p = occ.params
-    day = date.fromisoformat(p["pay_day"])
-    message = (f"{p['employer_name']}'s Full Payment Submission for pay day {_long(day)} must reach HMRC on or "
-               "before that day. Sending it needs the employer's HMRC credentials, so a person sends it.")
-    ctx.notice(kind="fps_reminder", subject=p["employer"], due_on=day, message=message,
-               details={"pay_day": p["pay_day"]})
-    return message
-
-
 def _tax_month_ends(ctx: JobContext, upto: date) -> Iterator[tuple[Any, date]]:
     """(employer, the 5th that ends a tax month) from the first tax month each employer paid in."""
     for e in _employers(ctx):
-        runs = [r for r in ctx.payroll.list_runs(e.id) if getattr(r, "corrects", None) is None]
+        runs = [r for r in employer_runs(ctx, e.id) if getattr(r, "corrects", None) is None]
         if not runs:
             continue
         first = min(r.payment_date for r in runs)
@@ -354,29 +361,6 @@ def _monthly_hmrc(job: str, kind: str) -> Callable[[JobContext, datetime, dateti
         return out
 
     return due
-
-
-def _eps_reminder(ctx: JobContext, occ: Occurrence) -> str:
-    p = occ.params
-    due_on = date.fromisoformat(p["due_on"])
-    message = (f"If {p['employer_name']} needs an Employer Payment Summary for tax month {p['tax_month']} "
-               f"({p['tax_month_words']}): to claim Employment Allowance, recover statutory pay, or tell HMRC no "
-               f"one was paid, it must reach HMRC by {_long(due_on)}. Sending it needs the employer's HMRC "
-               "credentials, so a person sends it.")
-    ctx.notice(kind="eps_reminder", subject=p["employer"], due_on=due_on, message=message,
-               details={"tax_month": p["tax_month"]})
-    return message
-
-
-def _hmrc_payment_reminder(ctx: JobContext, occ: Occurrence) -> str:
-    p = occ.params
-    due_on = date.fromisoformat(p["due_on"])
-    message = (f"{p['employer_name']}'s PAYE and National Insurance for tax month {p['tax_month']} "
-               f"({p['tax_month_words']}) must reach HMRC by {_long(due_on)}; a bank payment takes three working "
-               "days. The amount is on the employer's P32. A person makes the payment.")
-    ctx.notice(kind="hmrc_payment_reminder", subject=p["employer"], due_on=due_on, message=message,
-               details={"tax_month": p["tax_month"]})
-    return message
 
 
 # ---------------------------------------------------------------------- statements
@@ -421,38 +405,11 @@ def _monthly_statement(ctx: JobContext, occ: Occurrence) -> str:
 
 
 # ---------------------------------------------------------------------- data retention
-_RETAINED = (
-    ("ledger_entry", "effective_us", "us", "ledger entries"),
-    ("wallet_access_log", "at_us", "us", "access log entries"),
-    ("wallet_alert", "raised_us", "us", "alerts"),
-    ("payroll_pay_run", "payment_date", "date", "pay runs"),
-    ("payroll_payslip", "payment_date", "date", "payslips"),
-    ("payroll_timesheet", "period_end", "date", "timesheets"),
-    ("scheduler_run", "due_us", "us", "scheduler runs"),
-    ("scheduler_notice", "created_us", "us", "notices"),
-)
-
-
-def retention_report(conn: Connection, today: date) -> tuple[date, dict[str, int]]:
-    """How many records of each kind are older than six years (kept at least that long). Reads only."""
-    cutoff = add_months(today, -RETENTION_MONTHS)
-    counts = {}
-    for name, col, kind, words in _RETAINED:
-        t = table(name, column(col))
-        limit = to_us(start_of(cutoff)) if kind == "us" else cutoff
-        counts[words] = conn.execute(select(func.count()).select_from(t).where(t.c[col] < limit)).scalar_one()
-    return cutoff, counts
-
-
 def _data_retention(ctx: JobContext, occ: Occurrence) -> str:
     day = date.fromisoformat(occ.params["day"])
-    with ctx.uow.db.read() as conn:
-        cutoff, counts = retention_report(conn, day)
-    found = ", ".join(f"{n} {words}" for words, n in counts.items() if n) or "none"
-    message = (f"Records from before {_long(cutoff)} (over six years old) that may now be deleted: {found}. "
-               "Nothing has been deleted: that is a person's decision, and ledger entries stay in the chain.")
-    ctx.notice(kind="data_retention", subject=None, due_on=day, message=message,
-               details={"cutoff": cutoff.isoformat(), "counts": counts})
+    result = retention.apply(ctx.uow.db, day, now_us=to_us(ctx.clock.now()))
+    message = retention.summary(result)
+    ctx.notice(kind="data_retention", subject=None, due_on=day, message=message, details=result.details())
     return message
 
 
@@ -465,23 +422,22 @@ def default_jobs() -> list[Job]:
             _check_funding),
         Job("alert_checks", "Check every wallet for low balance, surplus and other alerts (daily).",
             _daily("alert_checks"), _alert_checks),
-        Job("pay_run_reminder", "Remind each employer of its pay run before pay day.",
-            _before_pay_day("pay_run_reminder", PAY_RUN_REMINDER_WORKING_DAYS), _pay_run_reminder),
-        Job("fps_reminder", "Remind each employer to send the FPS on or before pay day.",
-            _before_pay_day("fps_reminder", 1), _fps_reminder),
-        Job("eps_reminder", "Remind each employer of the EPS deadline (the 19th).",
-            _monthly_hmrc("eps_reminder", "eps"), _eps_reminder),
-        Job("hmrc_payment_reminder", "Remind each employer of the HMRC payment deadline (the 22nd).",
-            _monthly_hmrc("hmrc_payment_reminder", "payment"), _hmrc_payment_reminder),
+        *_payroll_jobs(),
         Job("monthly_statement", "Prepare each wallet's statement for the month before (on the 1st).",
             _statements_due, _monthly_statement),
-        Job("data_retention", "Report records older than six years (on the 1st); delete nothing.",
+        Job("data_retention", "Apply the retention policy (on the 1st): remove personal data past six years.",
             lambda ctx, after, upto: [Occurrence("data_retention", f"data_retention:{d:%Y-%m}", at(d),
                                                  {"day": d.isoformat()}) for d in _months(after, upto)],
             _data_retention),
         _stripe_reconcile_job(),
         _monthly_report_job(),
     ]
+
+
+def _payroll_jobs() -> list[Job]:
+    from wallet.scheduler.payroll_jobs import payroll_jobs   # imported late: it builds on this module
+
+    return payroll_jobs()
 
 
 def _monthly_report_job() -> Job:

@@ -20,8 +20,8 @@ def test_missed_runs_after_downtime_run_once_each(world, payroll, employer, capl
     assert jobs["alert_checks"] == 46                # 6 April, then 7 April to 21 May, each once
     assert jobs["expire_holds"] == 2                 # the sweep coalesces: once for all 4,320 missed slots
     assert jobs["funding_due"] == 4                  # 6 April and 4 May, both streams
-    assert jobs["pay_run_reminder"] == 2 and jobs["fps_reminder"] == 2   # pay days 24 April and 22 May
-    assert jobs["monthly_statement"] == 1 and jobs["data_retention"] == 1 and jobs["eps_reminder"] == 1
+    assert jobs["pay_run_calculation"] == 2 and jobs["fps_reminder"] == 2   # pay days 24 April and 22 May
+    assert jobs["monthly_statement"] == 1 and jobs["data_retention"] == 1 and jobs["eps_submission"] == 1
     assert "expire_holds missed 4320 runs while the scheduler was stopped" in caplog.text
     assert all(r.attempts == 1 and r.state == "done" for r in all_runs(world.uow.db))
     assert s.tick().done == []

@@ -56,9 +56,10 @@ def test_two_schedulers_started_at_once_run_each_job_once(world, database_url, p
     assert all(r.state == "done" and r.attempts == 1 for r in runs)
     jobs = Counter(r.job for r in runs)
     assert jobs["alert_checks"] == 40 and jobs["expire_holds"] == 40
-    assert jobs["funding_due"] == 4 and jobs["monthly_statement"] == 1 and jobs["pay_run_reminder"] == 2
+    assert jobs["funding_due"] == 4 and jobs["monthly_statement"] == 1 and jobs["pay_run_calculation"] == 2
     kinds = Counter(n.kind for n in notices(world.uow.db))
-    assert kinds["pay_run_reminder"] == 2 and kinds["fps_reminder"] == 1 and kinds["monthly_statement"] == 1
+    assert kinds["pay_run_calculated"] == 1 and kinds["pay_run_blocked"] == 1     # the first run is unfinished
+    assert kinds["fps_reminder"] == 1 and kinds["monthly_statement"] == 1
     causes = [a.cause for a in alerts.alerts(world.uow, world.wallet.id, actor=SYSTEM, include_dismissed=True)]
     assert len(causes) == len(set(causes))
 

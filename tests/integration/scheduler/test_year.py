@@ -49,9 +49,9 @@ def test_a_year_of_four_weekly_schedules_runs_each_job_exactly_as_often_as_due(w
         "expire_holds": 366,          # one sweep each morning (the 95 missed 15-minute slots coalesce)
         "alert_checks": 366,          # 6 April 2026 to 6 April 2027 inclusive
         "funding_due": 26,            # 13 expected payments a stream whose grace days ended by 6 April 2027
-        "pay_run_reminder": 13,       # pay days 24 April 2026 to Good Friday 2027
+        "pay_run_calculation": 13,    # pay days 24 April 2026 to Good Friday 2027
         "fps_reminder": 13,
-        "eps_reminder": 11,           # the 19ths of May 2026 to March 2027
+        "eps_submission": 11,         # the 19ths of May 2026 to March 2027
         "hmrc_payment_reminder": 11,  # the 22nds of May 2026 to March 2027
         "monthly_statement": 12,      # April 2026 to March 2027
         "monthly_report": 12,         # the same months, each sent to the holder and both appointees
@@ -67,19 +67,22 @@ def test_a_year_of_four_weekly_schedules_runs_each_job_exactly_as_often_as_due(w
     assert missed[0] == f"missed_funding:{world.own.code}:2026-06-29"
     assert all(f":{world.own.code}:" in c for c in missed)
 
-    # pay days that are bank holidays move to the working day before: New Year's Day and Good Friday 2027
-    pay_notes = notices(world.uow.db, kind="pay_run_reminder")
+    # nobody approves the first run here, so the scheduler calculates it and starts no other; pay days that
+    # are bank holidays move to the working day before: New Year's Day and Good Friday 2027
+    assert len(notices(world.uow.db, kind="pay_run_calculated")) == 1
+    assert len(payroll.list_runs(employer.id)) == 1
+    pay_notes = notices(world.uow.db, kind="pay_run_calculated") + notices(world.uow.db, kind="pay_run_blocked")
     pay_days = [n.due_on for n in pay_notes]
     assert date(2026, 12, 31) in pay_days and date(2027, 1, 1) not in pay_days
     assert date(2027, 3, 25) in pay_days and date(2027, 3, 26) not in pay_days
     good_friday = next(n for n in pay_notes if n.due_on == date(2027, 3, 25))
     assert "moved from Friday 26 March 2027" in good_friday.message
-    reminder = next(r for r in runs if r.key == f"pay_run_reminder:{employer.id}:2027-03-25")
+    reminder = next(r for r in runs if r.key == f"pay_run_calculation:{employer.id}:2027-03-25")
     assert reminder.due_at.date() == date(2027, 3, 18)  # five working days before
 
     fps = notices(world.uow.db, kind="fps_reminder")
     assert [n.due_on for n in fps][:2] == [date(2026, 4, 24), date(2026, 5, 22)]
-    assert "a person sends it" in fps[0].message
+    assert "Its pay run is calculated: finalise it" in fps[0].message
     hmrc = {n.details["tax_month"]: n.due_on for n in notices(world.uow.db, kind="hmrc_payment_reminder")}
     assert hmrc[1] == date(2026, 5, 22)                    # a Friday
     assert hmrc[3] == date(2026, 7, 22)
@@ -88,8 +91,8 @@ def test_a_year_of_four_weekly_schedules_runs_each_job_exactly_as_often_as_due(w
     assert hmrc[9] == date(2027, 1, 22)
     assert hmrc[10] == date(2027, 2, 22)                   # Monday
     assert hmrc[4] == date(2026, 8, 21)                    # 22 August 2026 is a Saturday: the Friday before
-    eps = {n.details["tax_month"]: n.due_on for n in notices(world.uow.db, kind="eps_reminder")}
-    assert eps[1] == date(2026, 5, 19) and len(eps) == 11
+    # every tax month has a pay day and the employer claims no Employment Allowance: no EPS is due
+    assert notices(world.uow.db, kind="eps_reminder") == []
 
     statements = notices(world.uow.db, kind="monthly_statement")
     assert statements[0].details == {"month": "2026-04-01", "in": 198_000, "out": 0, "closing": 198_000}
@@ -97,7 +100,7 @@ def test_a_year_of_four_weekly_schedules_runs_each_job_exactly_as_often_as_due(w
     assert len(notices(world.uow.db, kind="data_retention")) == 12
     reports = notices(world.uow.db, kind="monthly_report")
     assert len(reports) == 12 * 3 and reports[0].details["month"] == "2026-04-01"
-    assert len(notices(world.uow.db)) == 13 + 13 + 11 + 11 + 12 + 12 + 12 * 3
+    assert len(notices(world.uow.db)) == 13 + 13 + 11 + 12 + 12 + 12 * 3
 
     # ticking again, or restarting, finds nothing new to do
     assert s.tick().done == []
