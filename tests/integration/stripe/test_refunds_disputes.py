@@ -10,23 +10,15 @@ import random
 from datetime import datetime, timedelta, timezone
 
 import pytest
-import stripe
 
 from ledger.verify import verify
 from tests.integration.stripe.test_ledger_ports import make_card
+from tests.integration.stripe.test_mandates import deliver
 from tests.integration.wallet.conftest import TODAY
 from wallet.domain import alerts, cards, plans, wallets
 from wallet.domain.chart import Category
 from wallet.domain.unit_of_work import SYSTEM
 from wallet.stripe_gateway.reconcile import reconcile
-
-
-def deliver(receiver, fake, event):
-    payload = json.dumps(event)
-    reply = receiver.handle(payload.encode(), stripe.WebhookSignature.generate_signature_header(
-        payload, fake.webhook_secret))
-    assert reply.status == 200, reply.body
-    return reply
 
 
 def snap(obj):

@@ -90,6 +90,7 @@ ROUTES = [
           f"/wallets/{W}/sharing/{UNKNOWN}/revoke"),
     Route("/wallets/<wallet_id>/access-log", "GET", A.VIEW_ACCESS_LOG, 200, f"/wallets/{W}/access-log"),
     Route("/wallets/<wallet_id>/card", "GET", A.VIEW_TRANSACTIONS, 200, f"/wallets/{W}/card"),
+    Route("/wallets/<wallet_id>/card/direct-debit", "POST", A.MANAGE_WALLET, 400, f"/wallets/{W}/card/direct-debit"),
     Route("/wallets/<wallet_id>/payments/<request_id>/withdraw", "POST", A.REQUEST_PAYMENT, 404,
           f"/wallets/{W}/payments/{UNKNOWN}/withdraw"),
     Route("/wallets/<wallet_id>/alerts/<alert_id>/dismiss", "POST", A.VIEW_BALANCE, 404,
