@@ -247,7 +247,7 @@ def decide_waiting(p: Person, tally: Tally, rng: random.Random) -> str:
 def live_feed(p: Person, tally: Tally, rng: random.Random) -> str:
     """Hold the live feed open for 5-20 seconds, as an open browser tab does, counting events."""
     hold = max(1.0, min(rng.uniform(5, 20), p.stop_at - time.monotonic()))
-    conn = http.client.HTTPConnection("127.0.0.1", p.port, timeout=hold)
+    conn = http.client.HTTPConnection("127.0.0.1", p.port, timeout=60)   # opening it: as any page
     started = time.monotonic()
     events = 0
     try:
@@ -257,6 +257,7 @@ def live_feed(p: Person, tally: Tally, rng: random.Random) -> str:
         if not _expect(tally, "live feed", resp.status, 200):
             return "live feed opened"
         tally.took("live feed opened", time.monotonic() - started)
+        conn.sock.settimeout(hold)   # then kept open for the hold, as the tab stays open
         while time.monotonic() - started < hold:
             try:
                 line = resp.fp.readline()
