@@ -65,11 +65,12 @@ def prepare(url: str, wallets_wanted: int, env: dict) -> list[dict]:
     made = build(url, wallets_wanted, 1, 2, seed=7)["wallets"]
     db = Database(url)
     uow = UnitOfWork(db)
-    os.environ.update(env)
     from wallet.web import create_app
     from wallet.web.auth import credentials
 
-    app = create_app({"DATABASE_URL": url})
+    # the server's settings passed as the app's own, never into this process's environment (a test runs this)
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": env["WALLET_SECRET_KEY"],
+                      "ENCRYPTION_KEYS": [env["WALLET_ENCRYPTION_KEYS"]]})
     with app.app_context():
         creds = credentials()
         for n, w in enumerate(made):

@@ -50,10 +50,11 @@ def test_no_row_can_be_changed_even_through_the_gate(world, seeded):
             _attempt(db, f"UPDATE wallet_access_log SET actor = 'someone else' WHERE id = {old}", gate=gate)
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_factory", ["postgres"], indirect=True)   # SQLite has no TRUNCATE
 def test_postgres_still_refuses_truncate(world, seeded):
     db = world.uow.db
-    if not db.is_postgres:
-        pytest.skip("TRUNCATE is PostgreSQL's; SQLite has none")
+    assert db.is_postgres
     with pytest.raises(DBAPIError, match="append-only"):
         _attempt(db, "TRUNCATE wallet_access_log CASCADE", gate=True)
 

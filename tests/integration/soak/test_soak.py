@@ -4,12 +4,15 @@ rejecting them, holding the live feed open and exporting, all at once. Afterward
 is missing from the books, nothing is there twice, and the ledger verifies."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from benchmarks import soak
 
 
 def test_a_short_soak_loses_and_duplicates_nothing(database_url, tmp_path):
+    environment = dict(os.environ)
     result = soak.run(database_url, clients=12, seconds=25, workers=2, threads=24, pause=0.5, jitter=0.25,
                       log_dir=tmp_path)
     log = (tmp_path / "gunicorn.log").read_text()
@@ -25,6 +28,7 @@ def test_a_short_soak_loses_and_duplicates_nothing(database_url, tmp_path):
         assert result["latency"].get(action, {}).get("count", 0) > 0, (action, sorted(result["latency"]))
     assert result["live"]["seconds_connected"] > 0 and result["exports"]["bytes"] > 0
     assert result["ready_after"] == 200
+    assert dict(os.environ) == environment   # the server's settings stayed the server's
 
 
 @pytest.mark.parametrize("bad", [{"clients": 0}, {"seconds": 0}])
