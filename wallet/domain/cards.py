@@ -148,16 +148,21 @@ def issue_card(uow: UnitOfWork, gateway: StripeGateway, wallet_id: str, *, actor
     return uow.write(keep)
 
 
-def wallet_cards(uow: UnitOfWork, wallet_id: str, *, actor: str) -> list[WalletCard]:
-    def work(tx: Tx) -> list[WalletCard]:
+def _wallet_rows(uow: UnitOfWork, wallet_id: str, actor: str, table: Any, what: str) -> list[Any]:
+    """A wallet's rows of ``table`` in order, each with its funding stream's id as ``stream_uuid`` (None when
+    the row names no stream), for whoever may see the wallet's transactions (a refusal is logged)."""
+    def work(tx: Tx) -> list[Any]:
         row = tx.wallet_row(wallet_id)
-        require(tx, actor, Action.VIEW_TRANSACTIONS, row, "cards", system_allowed=True)
-        rows = tx.conn.execute(select(card_t, funding_stream_t.c.uuid.label("stream_uuid"))
-                               .join(funding_stream_t, funding_stream_t.c.id == card_t.c.stream_id)
-                               .where(card_t.c.wallet_id == row.id).order_by(card_t.c.id)).all()
-        return [_card_from_row(r, r.stream_uuid) for r in rows]
+        require(tx, actor, Action.VIEW_TRANSACTIONS, row, what, system_allowed=True)
+        return tx.conn.execute(select(table, funding_stream_t.c.uuid.label("stream_uuid"))
+                               .outerjoin(funding_stream_t, funding_stream_t.c.id == table.c.stream_id)
+                               .where(table.c.wallet_id == row.id).order_by(table.c.id)).all()
 
     return uow.write(work)
+
+
+def wallet_cards(uow: UnitOfWork, wallet_id: str, *, actor: str) -> list[WalletCard]:
+    return [_card_from_row(r, r.stream_uuid) for r in _wallet_rows(uow, wallet_id, actor, card_t, "cards")]
 
 
 def card_decisions(uow: UnitOfWork, wallet_id: str, *, actor: str, limit: int = MAX_DECISIONS) -> list[CardDecision]:
@@ -222,16 +227,8 @@ class PaymentIn:
 
 
 def payments_in(uow: UnitOfWork, wallet_id: str, *, actor: str) -> list[PaymentIn]:
-    def work(tx: Tx) -> list[PaymentIn]:
-        row = tx.wallet_row(wallet_id)
-        require(tx, actor, Action.VIEW_TRANSACTIONS, row, "payments in", system_allowed=True)
-        rows = tx.conn.execute(select(payment_t, funding_stream_t.c.uuid.label("stream_uuid"))
-                               .join(funding_stream_t, funding_stream_t.c.id == payment_t.c.stream_id)
-                               .where(payment_t.c.wallet_id == row.id).order_by(payment_t.c.id)).all()
-        return [PaymentIn(r.payment_intent_id, r.stream_uuid, r.method, r.purpose, r.amount, r.status, r.entry_id,
-                          r.failure) for r in rows]
-
-    return uow.write(work)
+    return [PaymentIn(r.payment_intent_id, r.stream_uuid, r.method, r.purpose, r.amount, r.status, r.entry_id,
+                      r.failure) for r in _wallet_rows(uow, wallet_id, actor, payment_t, "payments in")]
 
 
 # ---------------------------------------------------------------------- Bacs Direct Debit mandates
@@ -329,15 +326,8 @@ def _stream_uuid(tx: Tx, stream_key: int | None) -> str | None:
 
 
 def direct_debit_mandates(uow: UnitOfWork, wallet_id: str, *, actor: str) -> list[Mandate]:
-    def work(tx: Tx) -> list[Mandate]:
-        row = tx.wallet_row(wallet_id)
-        require(tx, actor, Action.VIEW_TRANSACTIONS, row, "Direct Debit mandates", system_allowed=True)
-        rows = tx.conn.execute(select(mandate_t, funding_stream_t.c.uuid.label("stream_uuid"))
-                               .outerjoin(funding_stream_t, funding_stream_t.c.id == mandate_t.c.stream_id)
-                               .where(mandate_t.c.wallet_id == row.id).order_by(mandate_t.c.id)).all()
-        return [_mandate(r, r.stream_uuid) for r in rows]
-
-    return uow.write(work)
+    return [_mandate(r, r.stream_uuid)
+            for r in _wallet_rows(uow, wallet_id, actor, mandate_t, "Direct Debit mandates")]
 
 
 def collect_direct_debit(uow: UnitOfWork, gateway: StripeGateway, wallet_id: str, *, actor: str, stream_id: str,
